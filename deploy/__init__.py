@@ -1,0 +1,1 @@
+"""Deployment: the local launcher (`make run`), Dockerfiles and Kubernetes manifests."""

@@ -1,0 +1,1 @@
+"""The Unpuzzle gRPC services: user, course and analytics. None imports another."""

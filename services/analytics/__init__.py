@@ -1,0 +1,1 @@
+"""Analytics service: learning progress, dashboards and platform metrics, fed by events."""

@@ -1,0 +1,1 @@
+"""Course service: catalogue, authoring, enrolments, reviews and quizzes."""

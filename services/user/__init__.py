@@ -1,0 +1,1 @@
+"""User service: accounts, sessions, tokens, RBAC and the security audit trail."""
