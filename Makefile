@@ -53,7 +53,10 @@ $(GEN_STAMP): $(PROTO_FILES) $(THIRD_PARTY)/.copied
 	rm -rf $(GEN_DIR) && mkdir -p $(GEN_DIR)
 	$(PY) -m grpc_tools.protoc -I protos -I $(THIRD_PARTY) \
 		-I "$$($(PY) -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')" \
-		--python_out=$(GEN_DIR) --pyi_out=$(GEN_DIR) --grpc_python_out=$(GEN_DIR) $(PROTO_FILES)
+		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
+		--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
+		--python_out=$(GEN_DIR) --mypy_out=$(GEN_DIR) --grpc_python_out=$(GEN_DIR) \
+		--mypy_grpc_out=$(GEN_DIR) $(PROTO_FILES)
 	find $(GEN_DIR)/unpuzzle -type d -exec touch {}/__init__.py \;
 	touch $@
 

@@ -44,7 +44,9 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
 class EmbeddedNats:
     """A JetStream-enabled nats-server child process on loopback."""
 
-    def __init__(self, store_dir: Path, port: int | None = None, *, log_file: Path | None = None):
+    def __init__(
+        self, store_dir: Path, port: int | None = None, *, log_file: Path | None = None
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
@@ -62,10 +64,13 @@ class EmbeddedNats:
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
             [
                 str(nats_server_binary()),
-                "-a", "127.0.0.1",
-                "-p", str(self.port),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
                 "-js",
-                "-sd", str(self.store_dir),
+                "-sd",
+                str(self.store_dir),
             ],
             stdout=output,
             stderr=output,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -20,11 +21,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from kernel.settings import SERVICE_NAMES, Settings, load_settings
 from deploy.embedded_nats import EmbeddedNats
+from kernel.settings import SERVICE_NAMES, Settings, load_settings
 
 STOP_TIMEOUT_SECONDS = 4.5
 READY_TIMEOUT_SECONDS = 90.0
+MAX_RESTARTS = 5
 _PR_SET_PDEATHSIG = 1
 
 
@@ -43,6 +45,7 @@ class Child:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
 
     def start(self) -> None:
         """Start the process in its own session, its output appended to its log file."""
@@ -114,13 +117,33 @@ class Launcher:
         env = self._child_env()
         for name in SERVICE_NAMES:
             self.children.append(
-                Child(name, [sys.executable, "-m", f"services.{name}"], env, self.log_dir / f"{name}.log")
+                Child(
+                    name,
+                    [sys.executable, "-m", f"services.{name}"],
+                    env,
+                    self.log_dir / f"{name}.log",
+                )
             )
         self.children.append(
             Child("gateway", [sys.executable, "-m", "gateway"], env, self.log_dir / "gateway.log")
         )
         for child in self.children:
             child.start()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        """Record child pids and addresses in .run/launcher.json for operators and tests."""
+        state = {
+            "pid": os.getpid(),
+            "natsUrl": self.nats_url,
+            "gateway": f"http://{self.settings.gateway_host}:{self.settings.gateway_port}",
+            "children": {
+                child.name: child.process.pid
+                for child in self.children
+                if child.process is not None
+            },
+        }
+        (self.run_dir / "launcher.json").write_text(json.dumps(state, indent=2))
 
     def wait_until_ready(self) -> None:
         """Poll the gateway's /readyz until every backend is SERVING."""
@@ -129,28 +152,39 @@ class Launcher:
         while time.monotonic() < deadline and not self._stop.is_set():
             self._check_children()
             try:
-                with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
         if not self._stop.is_set():
-            raise SystemExit(f"the system did not become ready within {READY_TIMEOUT_SECONDS:.0f} s")
+            raise SystemExit(
+                f"the system did not become ready within {READY_TIMEOUT_SECONDS:.0f} s"
+            )
 
     def _check_children(self) -> None:
+        """Restart a component that died (a supervisor's job), up to MAX_RESTARTS times."""
         for child in self.children:
-            if child.process is not None and child.process.poll() is not None:
-                raise SystemExit(
-                    f"{child.name} exited with code {child.process.returncode}; see {child.log_path}"
-                )
+            if child.process is None or child.process.poll() is None or self._stop.is_set():
+                continue
+            code = child.process.returncode
+            if child.restarts >= MAX_RESTARTS:
+                raise SystemExit(f"{child.name} keeps exiting (code {code}); see {child.log_path}")
+            child.restarts += 1
+            print(
+                f"  {child.name} exited with code {code}; restarting ({child.restarts})", flush=True
+            )
+            child.start()
+            self._write_state()
 
     def print_banner(self) -> None:
         """Tell the user where things are."""
         s = self.settings
         print(
             "\nUnpuzzle is running:\n"
-            f"  gateway    http://{s.gateway_host}:{s.gateway_port}  (REST /api/v1, /readyz, /metrics)\n"
+            f"  gateway    http://{s.gateway_host}:{s.gateway_port}"
+            "  (REST /api/v1, /readyz, /metrics)\n"
             + "".join(
                 f"  {name:<10} grpc {s.listen_host}:{s.grpc_ports[name]}"
                 f"  metrics http://{s.listen_host}:{s.metrics_ports[name]}/metrics\n"

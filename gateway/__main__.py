@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uvicorn
 
+from gateway.app import create_app
 from kernel.logs import configure_logging
 from kernel.settings import load_settings
 from kernel.telemetry import configure_tracing
-from gateway.app import create_app
 
 
 def main() -> None:

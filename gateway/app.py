@@ -16,15 +16,10 @@ from uuid import uuid4
 
 import grpc
 import orjson
-import unpuzzle
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kernel.errors import FieldViolation
-from kernel.logs import request_id_var
-from kernel.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from kernel.settings import SERVICE_NAMES, Settings
+import unpuzzle
 from gateway.backends import Backends
 from gateway.envelope import ApiError, error_body, error_from_rpc, success_body
 from gateway.routes import Route, RouteTable, import_service_modules, routes_for_service
@@ -35,6 +30,10 @@ from gateway.transcoding import (
     parse_scalar,
     renderer_for,
 )
+from kernel.errors import FieldViolation
+from kernel.logs import request_id_var
+from kernel.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from kernel.settings import SERVICE_NAMES, Settings
 
 _log = logging.getLogger(__name__)
 
@@ -105,7 +104,9 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _set_path_field(message: Message, field_path: tuple[str, ...], raw: str, json_name: str) -> None:
+def _set_path_field(
+    message: Message, field_path: tuple[str, ...], raw: str, json_name: str
+) -> None:
     target = message
     for name in field_path[:-1]:
         target = getattr(target, name)
@@ -209,11 +210,14 @@ class GatewayApp:
     def _not_found(self, request: Request, path_known: bool) -> Response:
         if path_known:
             return self._error(
-                ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"),
+                ApiError(
+                    405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"
+                ),
                 request,
             )
         return self._error(
-            ApiError(404, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.path}"), request
+            ApiError(404, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.path}"),
+            request,
         )
 
     async def _build_request(
@@ -224,7 +228,9 @@ class GatewayApp:
         violations: list[FieldViolation] = []
         for variable in route.variables:
             try:
-                _set_path_field(message, variable.field_path, variables[variable.group], variable.json_name)
+                _set_path_field(
+                    message, variable.field_path, variables[variable.group], variable.json_name
+                )
             except TranscodeError as error:
                 violations.extend(error.violations)
             bound.add(variable.field_path[0])
@@ -233,11 +239,15 @@ class GatewayApp:
             if raw.strip():
                 content_type = request.headers.get(b"content-type", b"application/json")
                 if not content_type.lower().startswith(b"application/json"):
-                    raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json")
+                    raise ApiError(
+                        415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"
+                    )
                 try:
                     data = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
-                    raise ApiError(400, "MALFORMED_REQUEST", f"Malformed JSON body: {exc}") from None
+                    raise ApiError(
+                        400, "MALFORMED_REQUEST", f"Malformed JSON body: {exc}"
+                    ) from None
                 if route.body == "*":
                     if not isinstance(data, dict):
                         raise ApiError(400, "MALFORMED_REQUEST", "The JSON body must be an object")
@@ -274,7 +284,9 @@ class GatewayApp:
         )
         try:
             reply = await rpc(
-                message, timeout=self.settings.backend_deadline_seconds, metadata=self._metadata(request)
+                message,
+                timeout=self.settings.backend_deadline_seconds,
+                metadata=self._metadata(request),
             )
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc(error, route.backend) from None
@@ -312,10 +324,16 @@ class GatewayApp:
     async def _readyz(self, request: Request) -> Response:
         backends = await self.backends.health()
         if all(backends.values()):
-            return Response(200, success_body({"status": "ready", "backends": backends}, self._meta(request)))
+            return Response(
+                200, success_body({"status": "ready", "backends": backends}, self._meta(request))
+            )
         down = ", ".join(name for name, ok in backends.items() if not ok)
-        error = ApiError(503, "SERVICE_UNAVAILABLE", f"Not ready: {down} not serving",
-                         [{"backend": name, "serving": ok} for name, ok in backends.items()])
+        error = ApiError(
+            503,
+            "SERVICE_UNAVAILABLE",
+            f"Not ready: {down} not serving",
+            [{"backend": name, "serving": ok} for name, ok in backends.items()],
+        )
         return self._error(error, request)
 
     async def _metrics(self, request: Request) -> Response:
@@ -324,6 +342,10 @@ class GatewayApp:
 
 def create_app(settings: Settings) -> GatewayApp:
     """Build the gateway from every service descriptor found in the generated package."""
-    routes = [route for service in import_service_modules(unpuzzle) for route in routes_for_service(service)]
+    routes = [
+        route
+        for service in import_service_modules(unpuzzle)
+        for route in routes_for_service(service)
+    ]
     backends = Backends(settings, [name for name in SERVICE_NAMES])
     return GatewayApp(settings, RouteTable(routes), backends)

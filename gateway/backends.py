@@ -31,7 +31,7 @@ class Backends:
             self.channels[name] = grpc.aio.insecure_channel(
                 self._settings.grpc_target(name),
                 options=CLIENT_OPTIONS,
-                interceptors=aio_client_interceptors(),
+                interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
             )
 
     async def close(self) -> None:

@@ -93,7 +93,7 @@ def error_body(error: ApiError, meta: dict[str, Any]) -> bytes:
 
 
 def error_from_rpc(error: grpc.aio.AioRpcError, backend: str) -> ApiError:
-    """Translate a failed call: status -> HTTP status, ErrorInfo.reason -> code, BadRequest -> details."""
+    """A failed call as an ApiError: HTTP status, ErrorInfo reason, BadRequest details."""
     code = error.code()
     status = HTTP_STATUS.get(code, 500)
     reason = _DEFAULT_REASON.get(code, "INTERNAL")
@@ -128,7 +128,8 @@ def error_from_rpc(error: grpc.aio.AioRpcError, backend: str) -> ApiError:
 
 
 def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
-    for key, value in error.trailing_metadata() or ():
+    metadata: Any = error.trailing_metadata() or ()  # grpc-stubs mistype aio metadata
+    for key, value in metadata:
         if key == _DETAILS_KEY and isinstance(value, bytes):
             status = status_pb2.Status()
             status.ParseFromString(value)

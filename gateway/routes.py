@@ -17,8 +17,14 @@ from types import ModuleType
 
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import message_factory
-from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import (
+    Descriptor,
+    FieldDescriptor,
+    MethodDescriptor,
+    ServiceDescriptor,
+)
 from google.protobuf.message import Message
+
 from unpuzzle.common.v1 import options_pb2, pagination_pb2
 
 _VARIABLE = re.compile(r"\{([a-z0-9_.]+)(?:=([^}]*))?\}")
@@ -123,9 +129,15 @@ def routes_for_service(service: ServiceDescriptor) -> list[Route]:
             http_method, template = _rule_method_and_path(rule)
             pattern, variables, literal = _compile_template(template)
             response = method.output_type
-            data_field = response.fields_by_name.get(rule.response_body) if rule.response_body else None
+            data_field = (
+                response.fields_by_name.get(rule.response_body) if rule.response_body else None
+            )
             pagination = next(
-                (f for f in response.fields if f.message_type is not None and f.message_type.full_name == PAGINATION_TYPE),
+                (
+                    f
+                    for f in response.fields
+                    if f.message_type is not None and f.message_type.full_name == PAGINATION_TYPE
+                ),
                 None,
             )
             meta = [f for f in response.fields if f is not data_field and f is not pagination]

@@ -16,12 +16,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kernel.errors import FieldViolation
 
+# protobuf's stubs type `DESCRIPTOR` as a union of its Python and upb classes, which share one
+# interface at run time; these aliases keep signatures readable without casts everywhere.
+Descriptor = Any
+FieldDesc = Any
+EnumDescriptor = Any
 _FD = FieldDescriptor
 _INT_TYPES = {_FD.CPPTYPE_INT32, _FD.CPPTYPE_INT64, _FD.CPPTYPE_UINT32, _FD.CPPTYPE_UINT64}
 _FLOAT_TYPES = {_FD.CPPTYPE_FLOAT, _FD.CPPTYPE_DOUBLE}
@@ -91,12 +96,12 @@ _Render = Callable[[Any], Any]
 _render_cache: dict[str, Callable[[Message], dict[str, Any]]] = {}
 
 
-def _scalar_renderer(field: FieldDescriptor) -> _Render | None:
+def _scalar_renderer(field: FieldDesc) -> _Render | None:
     """None means "use the value as it is"."""
     if field.cpp_type == _FD.CPPTYPE_ENUM:
         enum = field.enum_type
         words = {v.number: enum_word(enum, v.number) for v in enum.values}
-        return lambda number: words.get(number)
+        return words.get
     if field.type == _FD.TYPE_BYTES:
         return lambda raw: base64.b64encode(raw).decode()
     if field.cpp_type in _FLOAT_TYPES:
@@ -112,8 +117,11 @@ def _message_renderer(descriptor: Descriptor) -> _Render:
         return lambda wrapper: wrapper.value
     if full_name == "google.protobuf.FieldMask":
         return lambda mask: ",".join(mask.paths)
-    if full_name in _JSON_NATIVE or full_name in {"google.protobuf.Duration", "google.protobuf.Any"}:
-        return lambda message: json_format.MessageToDict(message)
+    if full_name in _JSON_NATIVE or full_name in {
+        "google.protobuf.Duration",
+        "google.protobuf.Any",
+    }:
+        return json_format.MessageToDict
     return renderer_for(descriptor)
 
 
@@ -168,9 +176,13 @@ def renderer_for(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
             )
             plan.append((field.name, field.json_name, 2, convert, False))
         elif field.message_type is not None:
-            plan.append((field.name, field.json_name, 1, _message_renderer(field.message_type), True))
+            plan.append(
+                (field.name, field.json_name, 1, _message_renderer(field.message_type), True)
+            )
         else:
-            plan.append((field.name, field.json_name, 0, _scalar_renderer(field), field.has_presence))
+            plan.append(
+                (field.name, field.json_name, 0, _scalar_renderer(field), field.has_presence)
+            )
     return render
 
 
@@ -206,7 +218,7 @@ def _enum_lookup(enum: EnumDescriptor) -> dict[str, int]:
     return lookup
 
 
-def parse_scalar(field: FieldDescriptor, value: Any, path: str, *, from_query: bool = False) -> Any:
+def parse_scalar(field: FieldDesc, value: Any, path: str, *, from_query: bool = False) -> Any:
     """Convert one JSON (or query-string) value for a scalar field; raises TranscodeError."""
     cpp = field.cpp_type
     if cpp == _FD.CPPTYPE_STRING:
@@ -218,17 +230,23 @@ def parse_scalar(field: FieldDescriptor, value: Any, path: str, *, from_query: b
             except ValueError:
                 raise TranscodeError([FieldViolation(path, "must be a base64 string")]) from None
         if not isinstance(value, str):
-            raise TranscodeError([FieldViolation(path, f"must be a string, got {_type_name(value)}")])
+            raise TranscodeError(
+                [FieldViolation(path, f"must be a string, got {_type_name(value)}")]
+            )
         return value
     if cpp == _FD.CPPTYPE_BOOL:
         if from_query and isinstance(value, str) and value.lower() in {"true", "false", "1", "0"}:
             return value.lower() in {"true", "1"}
         if not isinstance(value, bool):
-            raise TranscodeError([FieldViolation(path, f"must be a boolean, got {_type_name(value)}")])
+            raise TranscodeError(
+                [FieldViolation(path, f"must be a boolean, got {_type_name(value)}")]
+            )
         return value
     if cpp in _INT_TYPES:
         number: Any = value
-        if isinstance(value, str) and (from_query or cpp in {_FD.CPPTYPE_INT64, _FD.CPPTYPE_UINT64}):
+        if isinstance(value, str) and (
+            from_query or cpp in {_FD.CPPTYPE_INT64, _FD.CPPTYPE_UINT64}
+        ):
             try:
                 number = int(value)
             except ValueError:
@@ -236,7 +254,9 @@ def parse_scalar(field: FieldDescriptor, value: Any, path: str, *, from_query: b
         if isinstance(number, float) and number.is_integer():
             number = int(number)
         if isinstance(number, bool) or not isinstance(number, int):
-            raise TranscodeError([FieldViolation(path, f"must be an integer, got {_type_name(value)}")])
+            raise TranscodeError(
+                [FieldViolation(path, f"must be an integer, got {_type_name(value)}")]
+            )
         low, high = _INT_RANGES[cpp]
         if not low <= number <= high:
             raise TranscodeError([FieldViolation(path, f"must be between {low} and {high}")])
@@ -248,8 +268,14 @@ def parse_scalar(field: FieldDescriptor, value: Any, path: str, *, from_query: b
                 number = float(value)
             except ValueError:
                 raise TranscodeError([FieldViolation(path, "must be a number")]) from None
-        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
-            raise TranscodeError([FieldViolation(path, f"must be a number, got {_type_name(value)}")])
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not math.isfinite(number)
+        ):
+            raise TranscodeError(
+                [FieldViolation(path, f"must be a number, got {_type_name(value)}")]
+            )
         return float(number)
     if cpp == _FD.CPPTYPE_ENUM:
         lookup = _enum_lookup(field.enum_type)
@@ -274,7 +300,9 @@ def _parse_timestamp(value: Any, path: str) -> Timestamp:
     return stamp
 
 
-def _merge_message_value(target: Message, value: Any, path: str, violations: list[FieldViolation]) -> None:
+def _merge_message_value(
+    target: Message, value: Any, path: str, violations: list[FieldViolation]
+) -> None:
     full_name = target.DESCRIPTOR.full_name
     try:
         if full_name == "google.protobuf.Timestamp":
@@ -290,7 +318,9 @@ def _merge_message_value(target: Message, value: Any, path: str, violations: lis
             json_format.ParseDict(value, target)
         else:
             if not isinstance(value, dict):
-                raise TranscodeError([FieldViolation(path, f"must be an object, got {_type_name(value)}")])
+                raise TranscodeError(
+                    [FieldViolation(path, f"must be an object, got {_type_name(value)}")]
+                )
             merge_json(target, value, prefix=f"{path}.", violations=violations)
     except TranscodeError as error:
         violations.extend(error.violations)
@@ -357,7 +387,11 @@ def merge_json(
 
 
 def _merge_repeated(
-    message: Message, field: FieldDescriptor, value: Any, path: str, violations: list[FieldViolation]
+    message: Message,
+    field: FieldDesc,
+    value: Any,
+    path: str,
+    violations: list[FieldViolation],
 ) -> None:
     if not isinstance(value, list):
         violations.append(FieldViolation(path, f"must be an array, got {_type_name(value)}"))
@@ -375,7 +409,11 @@ def _merge_repeated(
 
 
 def _merge_map(
-    message: Message, field: FieldDescriptor, value: Any, path: str, violations: list[FieldViolation]
+    message: Message,
+    field: FieldDesc,
+    value: Any,
+    path: str,
+    violations: list[FieldViolation],
 ) -> None:
     if not isinstance(value, dict):
         violations.append(FieldViolation(path, f"must be an object, got {_type_name(value)}"))

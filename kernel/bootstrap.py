@@ -47,7 +47,9 @@ class Infrastructure:
     ) -> Infrastructure:
         """Build (without connecting) the adapters of service `name`."""
         database = Database(
-            settings.database(name), schema=SERVICE_SCHEMAS[name], application_name=f"unpuzzle-{name}"
+            settings.database(name),
+            schema=SERVICE_SCHEMAS[name],
+            application_name=f"unpuzzle-{name}",
         )
         nats = NatsClient(settings.nats_url or DEFAULT_NATS_URL, name=f"unpuzzle-{name}")
         relay = OutboxRelay(

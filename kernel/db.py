@@ -48,7 +48,9 @@ class Database:
         self.settings = settings
         self.schema = None if settings.is_sqlite else schema
         self.engine = _create_engine(settings, schema, application_name)
-        readonly_option = {_READ_ONLY: True} if settings.is_sqlite else {"postgresql_readonly": True}
+        readonly_option = (
+            {_READ_ONLY: True} if settings.is_sqlite else {"postgresql_readonly": True}
+        )
         self.read_engine = self.engine.execution_options(**readonly_option)
 
     @property
@@ -61,7 +63,7 @@ class Database:
         try:
             async with self.read_engine.connect() as connection:
                 await connection.execute(sa.text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means "not ready", logged below
+        except Exception:
             _log.warning("database ping failed", exc_info=True)
             return False
         return True

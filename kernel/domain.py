@@ -51,4 +51,5 @@ class Aggregate:
 
     def pull_events(self) -> list[RaisedEvent]:
         """Hand over and forget the events recorded so far."""
-        return self.__dict__.pop("_raised_events", [])
+        pending: list[RaisedEvent] = self.__dict__.pop("_raised_events", [])
+        return pending

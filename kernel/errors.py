@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import grpc
+
 from unpuzzle.common.v1 import errors_pb2
 
 ERROR_DOMAIN = "unpuzzle.dev"
 _PREFIX = "ERROR_REASON_"
 KNOWN_REASONS = frozenset(
     name.removeprefix(_PREFIX)
-    for name in errors_pb2.ErrorReason.keys()
+    for name in errors_pb2.ErrorReason.keys()  # noqa: SIM118 - an enum wrapper, not a dict
     if name != "ERROR_REASON_UNSPECIFIED"
 )
 

@@ -12,9 +12,9 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, cast
 from uuid import uuid4
 
 import grpc
@@ -35,19 +35,26 @@ from kernel.validation import validate
 _log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# The servicer context of a grpc.aio handler (grpc-stubs types it as a generic).
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+_Behavior = Callable[[Any, Context], Awaitable[Any]]
 
 
 def domain_error_status(error: DomainError) -> grpc.Status:
     """`google.rpc.Status` for a domain error: ErrorInfo reason plus BadRequest violations."""
     info = any_pb2.Any()
     info.Pack(
-        error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
+        error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+        )
     )
     details = [info]
     if error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
                 for v in error.violations
             ]
         )
@@ -67,19 +74,21 @@ def _internal_status() -> grpc.Status:
     return rpc_status.to_status(status)
 
 
-class UnpuzzleServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class UnpuzzleServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Request id, security context, domain-error mapping, logging and metrics for unary RPCs."""
 
     def __init__(self, service: str, authenticator: Authenticator) -> None:
         self._service = service
         self._authenticator = authenticator
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         """Wrap unary-unary handlers of our own services; pass everything else through."""
         method: str = handler_call_details.method
         cached = self._wrapped.get(method)
@@ -89,19 +98,17 @@ class UnpuzzleServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mis
         if handler is None or handler.unary_unary is None or method.startswith("/grpc."):
             return handler
         wrapped = grpc.unary_unary_rpc_method_handler(
-            self._wrap(method.rsplit("/", 1)[-1], handler.unary_unary),
+            self._wrap(method.rsplit("/", 1)[-1], cast(Any, handler.unary_unary)),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
         self._wrapped[method] = wrapped
         return wrapped
 
-    def _wrap(
-        self, method: str, behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+    def _wrap(self, method: str, behavior: _Behavior) -> _Behavior:
         latency = GRPC_LATENCY.labels(self._service, method)
 
-        async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def handle(request: Any, context: Context) -> Any:
             metadata: dict[str, str] = {}
             for key, value in context.invocation_metadata() or ():
                 if isinstance(value, str):
@@ -140,7 +147,8 @@ class UnpuzzleServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mis
                     )
                 request_id_var.reset(request_token)
             assert failure is not None  # the try block returned otherwise
-            await context.abort_with_status(failure)
+            # grpc-stubs lacks abort_with_status on the aio context.
+            await cast(Any, context).abort_with_status(failure)
             return None  # unreachable: abort_with_status raises
 
         return handle
@@ -157,7 +165,7 @@ class ServiceRuntime:
     servicers: Sequence[tuple[Callable[[Any, grpc.aio.Server], None], Any]]
     service_full_names: Sequence[str]
     readiness_checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
-    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None] | None]] = ()
     drain_seconds: float = 1.0
     grace_seconds: float = 3.0
@@ -165,7 +173,7 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         self.server: grpc.aio.Server | None = None
-        self.health = health.aio.HealthServicer()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self.bound_port = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -175,7 +183,7 @@ class ServiceRuntime:
         """Bind and start serving; returns the bound port (useful with port 0 in tests)."""
         server = grpc.aio.server(
             interceptors=[
-                aio_server_interceptor(),
+                aio_server_interceptor(),  # type: ignore[no-untyped-call]
                 UnpuzzleServerInterceptor(self.name, self.authenticator),
             ],
             options=SERVER_OPTIONS,
@@ -211,18 +219,28 @@ class ServiceRuntime:
         for name, check in self.readiness_checks.items():
             try:
                 results[name] = await asyncio.wait_for(check(), timeout=2.0)
-            except Exception:  # noqa: BLE001 - a failing check is "not ready"
+            except Exception:
                 results[name] = False
         return results
 
+    @property
+    def ready(self) -> bool:
+        """True while the health service reports SERVING."""
+        return self._ready
+
+    async def refresh_readiness(self) -> bool:
+        """Run the checks now and publish the result on the health service."""
+        results = await self.check_ready()
+        ready = all(results.values()) and not self._stopping.is_set()
+        if ready != self._ready:
+            _log.info("readiness changed", extra={"ready": ready, "checks": results})
+            self._ready = ready
+            await self._set_serving(ready)
+        return ready
+
     async def _watch_readiness(self) -> None:
         while not self._stopping.is_set():
-            results = await self.check_ready()
-            ready = all(results.values())
-            if ready != self._ready:
-                _log.info("readiness changed", extra={"ready": ready, "checks": results})
-                self._ready = ready
-                await self._set_serving(ready)
+            await self.refresh_readiness()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.readiness_interval)
 

@@ -87,7 +87,9 @@ class NatsClient:
     def start(self, streams: list[StreamConfig]) -> None:
         """Begin connecting in the background; `wait_ready()` waits for it."""
         self._streams = streams
-        self._task = asyncio.create_task(self._connect_until_done(), name=f"nats-connect-{self.name}")
+        self._task = asyncio.create_task(
+            self._connect_until_done(), name=f"nats-connect-{self.name}"
+        )
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until connected and the streams exist."""
@@ -112,7 +114,7 @@ class NatsClient:
                 )
                 for config in self._streams:
                     await ensure_stream(self.js, config)
-            except Exception:  # noqa: BLE001 - keep trying until shutdown cancels us
+            except Exception:
                 _log.warning("NATS not reachable yet, retrying", extra={"url": self.url})
                 if self.connection is not None:
                     with contextlib.suppress(Exception):

@@ -32,9 +32,7 @@ HTTP_LATENCY = Histogram(
     ["route", "method"],
     buckets=_LATENCY_BUCKETS,
 )
-OUTBOX_BACKLOG = Gauge(
-    "unpuzzle_outbox_backlog", "Outbox rows not yet published.", ["service"]
-)
+OUTBOX_BACKLOG = Gauge("unpuzzle_outbox_backlog", "Outbox rows not yet published.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
     "unpuzzle_outbox_oldest_unsent_age_seconds",
     "Age of the oldest unpublished outbox row (0 when empty).",
@@ -44,7 +42,9 @@ OUTBOX_PUBLISHED = Counter(
     "unpuzzle_outbox_published_total", "Outbox rows published to JetStream.", ["service"]
 )
 OUTBOX_PUBLISH_FAILURES = Counter(
-    "unpuzzle_outbox_publish_failures_total", "Outbox publishes that were not acknowledged.", ["service"]
+    "unpuzzle_outbox_publish_failures_total",
+    "Outbox publishes that were not acknowledged.",
+    ["service"],
 )
 DB_POOL_CHECKED_OUT = Gauge(
     "unpuzzle_db_pool_checked_out", "Database connections in use.", ["service"]

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import propagate
-from unpuzzle.common.v1 import events_pb2
 
 from kernel.clock import utc_now
 from kernel.db import UtcDateTime
 from kernel.domain import RaisedEvent
+from unpuzzle.common.v1 import events_pb2
 
 
 def define_outbox_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
@@ -43,8 +43,12 @@ def define_outbox_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text, nullable=True),
         # The relay's scan: unsent rows in seq order.
-        sa.Index("ix_outbox_unsent", "seq", sqlite_where=sa.text("sent_at IS NULL"),
-                 postgresql_where=sa.text("sent_at IS NULL")),
+        sa.Index(
+            "ix_outbox_unsent",
+            "seq",
+            sqlite_where=sa.text("sent_at IS NULL"),
+            postgresql_where=sa.text("sent_at IS NULL"),
+        ),
         sa.Index("ix_outbox_sent_at", "sent_at"),
     )
     inbox = sa.Table(

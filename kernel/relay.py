@@ -76,7 +76,7 @@ class OutboxRelay:
                 if loop.time() - last_prune > 600:
                     await self.prune_sent()
                     last_prune = loop.time()
-            except Exception:  # noqa: BLE001 - the relay must survive database or NATS hiccups
+            except Exception:
                 _log.warning("outbox relay pass failed", exc_info=True)
             if published >= self._batch_size:
                 continue  # more is waiting: go straight on
@@ -116,7 +116,9 @@ class OutboxRelay:
     async def _select_batch(self, connection: AsyncConnection, *, lock: bool) -> Sequence[Any]:
         table = self._table
         query = (
-            sa.select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload, table.c.headers)
+            sa.select(
+                table.c.seq, table.c.event_id, table.c.subject, table.c.payload, table.c.headers
+            )
             .where(table.c.sent_at.is_(None))
             .order_by(table.c.seq)
             .limit(self._batch_size)
@@ -139,7 +141,7 @@ class OutboxRelay:
                         row.subject, row.payload, headers=headers, wait_stall=self._ack_timeout
                     )
                 )
-            except Exception:  # noqa: BLE001 - stop at the first failure to keep order
+            except Exception:
                 _log.warning("outbox publish failed", exc_info=True)
                 break
         results = await asyncio.gather(
@@ -157,7 +159,9 @@ class OutboxRelay:
             OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(acked) - sum(acked))
         return acked
 
-    async def _mark(self, connection: AsyncConnection, rows: Sequence[Any], acked: list[bool]) -> None:
+    async def _mark(
+        self, connection: AsyncConnection, rows: Sequence[Any], acked: list[bool]
+    ) -> None:
         table = self._table
         sent = [row.seq for row, ok in zip(rows, acked, strict=True) if ok]
         failed = [row.seq for row, ok in zip(rows, acked, strict=True) if not ok]

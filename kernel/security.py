@@ -46,7 +46,7 @@ class Caller:
         return permission in self.permissions
 
     def require_permission(self, permission: str) -> UUID:
-        """The caller's user id if they hold `permission`, else UNAUTHENTICATED/PERMISSION_DENIED."""
+        """The caller's user id if they hold `permission` (else UNAUTHENTICATED or DENIED)."""
         user_id = self.require_user()
         if permission not in self.permissions:
             raise PermissionDenied(f"Missing permission {permission}")
@@ -81,7 +81,7 @@ def reset_caller(token: object) -> None:
 
 
 class Authenticator(Protocol):
-    """Turns call metadata (lowercase keys) into a Caller, raising Unauthenticated on a bad token."""
+    """Turns call metadata (lowercase keys) into a Caller; Unauthenticated on a bad token."""
 
     async def authenticate(self, metadata: Mapping[str, str]) -> Caller:
         """Authenticate one call."""
@@ -104,4 +104,6 @@ class PlaceholderAuthenticator:
             roles=frozenset({"instructor"}),
             permissions=frozenset({"course:create", "course:update", "course:publish"}),
         )
+
+
 # --- END FOUNDATION PLACEHOLDER ---------------------------------------------------------------

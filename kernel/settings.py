@@ -100,7 +100,7 @@ class Settings:
     outbox_poll_interval_seconds: float = 1.0
     outbox_batch_size: int = 200
     outbox_retention_hours: float = 72.0
-    page_token_secret: str = "dev-page-token-secret"
+    page_token_secret: str = "dev-page-token-secret"  # noqa: S105 - development default
 
     def database(self, service: str) -> DatabaseSettings:
         """Database settings for one service: its SQLite file, or the shared PostgreSQL URL."""

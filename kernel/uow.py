@@ -77,7 +77,7 @@ class AbstractUnitOfWork(abc.ABC):
     async def rollback(self) -> None:
         """Undo everything done in this unit of work."""
 
-    async def _close(self) -> None:
+    async def _close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release resources; nothing to do by default."""
 
 

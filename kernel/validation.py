@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from uuid import UUID
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from unpuzzle.common.v1 import options_pb2
 
 from kernel.errors import FieldViolation, ValidationFailed
+from unpuzzle.common.v1 import options_pb2
 
 _Check = Callable[[Message, list[FieldViolation]], None]
 _compiled: dict[str, list[_Check]] = {}
@@ -77,7 +78,7 @@ def _number_checks(rules: options_pb2.FieldRules, value: float) -> str | None:
     return None
 
 
-def _compile_field(field: FieldDescriptor) -> _Check | None:
+def _compile_field(field: Any) -> _Check | None:
     options = field.GetOptions()
     if not options.HasExtension(options_pb2.rules):
         return None
@@ -102,9 +103,13 @@ def _compile_field(field: FieldDescriptor) -> _Check | None:
             if rules.required and not items:
                 violations.append(FieldViolation(name, "must not be empty"))
             if rules.min_items and len(items) < rules.min_items:
-                violations.append(FieldViolation(name, f"must have at least {rules.min_items} items"))
+                violations.append(
+                    FieldViolation(name, f"must have at least {rules.min_items} items")
+                )
             if rules.max_items and len(items) > rules.max_items:
-                violations.append(FieldViolation(name, f"must have at most {rules.max_items} items"))
+                violations.append(
+                    FieldViolation(name, f"must have at most {rules.max_items} items")
+                )
             for index, item in enumerate(items):
                 problem = (
                     _string_checks(name, rules, item)
@@ -133,7 +138,7 @@ def _compile_field(field: FieldDescriptor) -> _Check | None:
     return check
 
 
-def _checks_for(descriptor: Descriptor) -> list[_Check]:
+def _checks_for(descriptor: Any) -> list[_Check]:
     checks = _compiled.get(descriptor.full_name)
     if checks is None:
         checks = [c for c in map(_compile_field, descriptor.fields) if c is not None]

@@ -20,7 +20,9 @@ class AnalyticsService:
     runtime: ServiceRuntime
 
 
-def bootstrap(settings: Settings, *, authenticator: Authenticator | None = None) -> AnalyticsService:
+def bootstrap(
+    settings: Settings, *, authenticator: Authenticator | None = None
+) -> AnalyticsService:
     """Wire the analytics service; nothing connects until the runtime starts."""
     infra = Infrastructure.create(
         "analytics", settings, outbox_table=tables.outbox, event_mapper=mappers.event_payload

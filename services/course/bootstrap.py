@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unpuzzle.course.v1 import course_service_pb2, course_service_pb2_grpc
-
 from kernel.bootstrap import Infrastructure
 from kernel.grpc_server import ServiceRuntime
 from kernel.security import Authenticator, PlaceholderAuthenticator
@@ -14,6 +12,7 @@ from services.course import mappers
 from services.course.adapters import tables
 from services.course.adapters.unit_of_work import SqlCourseUnitOfWork
 from services.course.entrypoints.grpc_servicer import CourseServicer
+from unpuzzle.course.v1 import course_service_pb2, course_service_pb2_grpc
 
 SERVICE_FULL_NAME = course_service_pb2.DESCRIPTOR.services_by_name["CourseService"].full_name
 
@@ -28,7 +27,10 @@ class CourseService:
     def uow(self, *, read_only: bool = False) -> SqlCourseUnitOfWork:
         """A fresh Unit of Work (one per RPC or consumed event)."""
         return SqlCourseUnitOfWork(
-            self.infra.database, self.infra.outbox, read_only=read_only, on_commit=self.infra.relay.wake
+            self.infra.database,
+            self.infra.outbox,
+            read_only=read_only,
+            on_commit=self.infra.relay.wake,
         )
 
 
@@ -40,7 +42,12 @@ def bootstrap(settings: Settings, *, authenticator: Authenticator | None = None)
     service = CourseService(infra=infra, runtime=None)  # type: ignore[arg-type]
     service.runtime = ServiceRuntime(
         authenticator=authenticator or PlaceholderAuthenticator(),
-        servicers=[(course_service_pb2_grpc.add_CourseServiceServicer_to_server, CourseServicer(service.uow))],
+        servicers=[
+            (
+                course_service_pb2_grpc.add_CourseServiceServicer_to_server,
+                CourseServicer(service.uow),
+            )
+        ],
         service_full_names=[SERVICE_FULL_NAME],
         **infra.runtime_kwargs(),
     )

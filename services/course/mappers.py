@@ -7,13 +7,13 @@ from decimal import Decimal
 from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from unpuzzle.course.v1 import course_events_pb2, course_pb2, course_service_pb2
 
 from kernel.domain import RaisedEvent
 from kernel.outbox import EventPayload
 from services.course.domain import events
 from services.course.domain.model import CourseDetails, CourseDraft, CourseStatus, Difficulty
 from services.course.service_layer.commands import CreateCourse, GetCourse
+from unpuzzle.course.v1 import course_events_pb2, course_pb2, course_service_pb2
 
 _STATUS_TO_PROTO = {
     CourseStatus.DRAFT: course_pb2.COURSE_STATUS_DRAFT,
@@ -94,7 +94,11 @@ def course_message(details: CourseDetails) -> course_pb2.Course:
         price=_money(course.price),
         currency=course.currency,
         is_free=course.is_free,
-        difficulty=_DIFFICULTY_TO_PROTO.get(course.difficulty, 0) if course.difficulty else 0,
+        difficulty=(
+            _DIFFICULTY_TO_PROTO[course.difficulty]
+            if course.difficulty
+            else course_pb2.DIFFICULTY_UNSPECIFIED
+        ),
         language=course.language,
         tags=course.tags,
         prerequisites=course.prerequisites,

@@ -134,12 +134,16 @@ class SqlCourseRepository(CourseRepository):
 
     async def get(self, course_id: UUID) -> Course | None:
         """By primary key."""
-        row = (await self._connection.execute(sa.select(courses).where(courses.c.id == course_id))).first()
+        row = (
+            await self._connection.execute(sa.select(courses).where(courses.c.id == course_id))
+        ).first()
         return self._track(course_from_row(row)) if row else None
 
     async def get_by_slug(self, slug: str) -> Course | None:
         """By slug (unique index)."""
-        row = (await self._connection.execute(sa.select(courses).where(courses.c.slug == slug))).first()
+        row = (
+            await self._connection.execute(sa.select(courses).where(courses.c.slug == slug))
+        ).first()
         return self._track(course_from_row(row)) if row else None
 
     async def slugs_like(self, base: str) -> set[str]:
@@ -167,7 +171,9 @@ class SqlCatalogueReader(CatalogueReader):
         ).first()
         if row is None:
             return InstructorProfile(id=instructor_id)
-        return InstructorProfile(id=row.user_id, display_name=row.display_name, avatar_url=row.avatar_url)
+        return InstructorProfile(
+            id=row.user_id, display_name=row.display_name, avatar_url=row.avatar_url
+        )
 
     async def category(self, category_id: UUID) -> Category | None:
         """A live category."""
@@ -180,4 +186,6 @@ class SqlCatalogueReader(CatalogueReader):
         ).first()
         if row is None:
             return None
-        return Category(id=row.id, name=row.name, slug=row.slug, parent_id=row.parent_id, order=row.position)
+        return Category(
+            id=row.id, name=row.name, slug=row.slug, parent_id=row.parent_id, order=row.position
+        )

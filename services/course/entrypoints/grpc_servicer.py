@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import grpc
-from unpuzzle.course.v1 import course_service_pb2, course_service_pb2_grpc
-
+from kernel.grpc_server import Context
 from kernel.security import current_caller
 from services.course import mappers
 from services.course.service_layer import handlers
 from services.course.service_layer.handlers import UnitOfWorkFactory
+from unpuzzle.course.v1 import course_service_pb2, course_service_pb2_grpc
 
 
 class CourseServicer(course_service_pb2_grpc.CourseServiceServicer):
@@ -18,7 +17,7 @@ class CourseServicer(course_service_pb2_grpc.CourseServiceServicer):
         self._uow = uow_factory
 
     async def CreateCourse(
-        self, request: course_service_pb2.CreateCourseRequest, context: grpc.aio.ServicerContext
+        self, request: course_service_pb2.CreateCourseRequest, context: Context
     ) -> course_service_pb2.CreateCourseResponse:
         """Create a draft course."""
         details = await handlers.create_course(
@@ -27,7 +26,7 @@ class CourseServicer(course_service_pb2_grpc.CourseServiceServicer):
         return course_service_pb2.CreateCourseResponse(course=mappers.course_message(details))
 
     async def GetCourse(
-        self, request: course_service_pb2.GetCourseRequest, context: grpc.aio.ServicerContext
+        self, request: course_service_pb2.GetCourseRequest, context: Context
     ) -> course_service_pb2.GetCourseResponse:
         """Read a course by id or slug."""
         details = await handlers.get_course(

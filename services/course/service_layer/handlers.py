@@ -15,9 +15,7 @@ UnitOfWorkFactory = Callable[..., CourseUnitOfWork]
 
 
 async def _details(uow: CourseUnitOfWork, course: Course) -> CourseDetails:
-    category = (
-        await uow.catalogue.category(course.category_id) if course.category_id else None
-    )
+    category = await uow.catalogue.category(course.category_id) if course.category_id else None
     return CourseDetails(
         course=course,
         instructor=await uow.catalogue.instructor(course.instructor_id),
@@ -25,7 +23,9 @@ async def _details(uow: CourseUnitOfWork, course: Course) -> CourseDetails:
     )
 
 
-async def create_course(command: CreateCourse, uow: CourseUnitOfWork, caller: Caller) -> CourseDetails:
+async def create_course(
+    command: CreateCourse, uow: CourseUnitOfWork, caller: Caller
+) -> CourseDetails:
     """Create a draft owned by the caller, with a unique slug derived from the title."""
     instructor_id = caller.require_permission("course:create")
     # Two authors may race for the same slug; the unique index decides and the loser retries.
@@ -41,10 +41,15 @@ async def create_course(command: CreateCourse, uow: CourseUnitOfWork, caller: Ca
 _SLUG_ATTEMPTS = 3
 
 
-async def _create_course(command: CreateCourse, uow: CourseUnitOfWork, instructor_id: UUID) -> CourseDetails:
+async def _create_course(
+    command: CreateCourse, uow: CourseUnitOfWork, instructor_id: UUID
+) -> CourseDetails:
     async with uow:
         draft = command.draft
-        if draft.category_id is not None and await uow.catalogue.category(draft.category_id) is None:
+        if (
+            draft.category_id is not None
+            and await uow.catalogue.category(draft.category_id) is None
+        ):
             raise CategoryNotFound(draft.category_id)
         base = slugify(draft.title)
         slug = first_free_slug(base, await uow.courses.slugs_like(base))

@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-26
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -20,7 +22,7 @@ depends_on = None
 JsonList = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def _audit_columns() -> list[sa.Column]:
+def _audit_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),

@@ -1,0 +1,160 @@
+"""The outbox relay against a real database and a nats-server this test controls."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from google.protobuf.wrappers_pb2 import StringValue
+from nats.js.api import DeliverPolicy
+
+from deploy.embedded_nats import EmbeddedNats
+from kernel.db import Database
+from kernel.domain import Aggregate, DomainEvent, RaisedEvent
+from kernel.messaging import NatsClient, stream_config
+from kernel.outbox import EventPayload, OutboxWriter, define_outbox_tables
+from kernel.relay import OutboxRelay
+from kernel.settings import DatabaseSettings
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SERVICE = "relaytest"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Renamed(DomainEvent):
+    name: str
+
+
+@dataclass(eq=False)
+class Thing(Aggregate):
+    aggregate_type = "thing"
+    id: uuid.UUID
+    version: int = 1
+
+
+def _mapper(raised: RaisedEvent) -> EventPayload:
+    assert isinstance(raised.event, Renamed)
+    return EventPayload("thing.renamed", StringValue(value=raised.event.name))
+
+
+@pytest.fixture
+async def database(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+    if db_backend == "postgres":
+        url = request.getfixturevalue("postgres_database")
+        schema = f"relay_{uuid.uuid4().hex[:8]}"
+        settings = DatabaseSettings(url=url)
+    else:
+        schema = "relay"
+        settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
+    database = Database(settings, schema=schema, application_name="relay-test")
+    metadata = sa.MetaData()
+    outbox, _ = define_outbox_tables(metadata)
+    async with database.engine.begin() as connection:
+        if not database.is_sqlite:
+            await connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await connection.run_sync(metadata.create_all)
+    yield database, outbox
+    if not database.is_sqlite:
+        async with database.engine.begin() as connection:
+            await connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await database.dispose()
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+    server = EmbeddedNats(tmp_path / "js")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _stage(database: Database, outbox: sa.Table, count: int) -> list[str]:
+    writer = OutboxWriter(outbox, producer=SERVICE, mapper=_mapper)
+    thing = Thing(id=uuid.uuid4())
+    for index in range(count):
+        thing.version += 1
+        thing.record(Renamed(name=f"name-{index}"))
+    raised = thing.pull_events()
+    async with database.engine.begin() as connection:
+        await writer.stage(connection, raised)
+    return [str(r.event.event_id) for r in raised]
+
+
+async def _stream_ids(nats: NatsClient) -> list[str]:
+    subscription = await nats.js.subscribe(
+        f"unpuzzle.{SERVICE}.>", deliver_policy=DeliverPolicy.ALL, ordered_consumer=True
+    )
+    ids = []
+    while True:
+        try:
+            message = await subscription.next_msg(timeout=0.3)
+        except TimeoutError:
+            break
+        ids.append((message.headers or {})["Nats-Msg-Id"])
+    await subscription.unsubscribe()
+    return ids
+
+
+async def _unsent(database: Database, outbox: sa.Table) -> int:
+    async with database.connect(read_only=True) as connection:
+        count = await connection.scalar(
+            sa.select(sa.func.count()).where(outbox.c.sent_at.is_(None))
+        )
+        return int(count or 0)
+
+
+def _relay(database: Database, outbox: sa.Table, nats: NatsClient) -> OutboxRelay:
+    return OutboxRelay(service=SERVICE, database=database, table=outbox, nats=nats, ack_timeout=1.0)
+
+
+async def test_events_staged_while_nats_is_down_are_published_when_it_returns(
+    database, nats_server
+):
+    database, outbox = database
+    nats = NatsClient(nats_server.url, "relay-test")
+    nats.start([stream_config(SERVICE)])
+    await nats.wait_ready(10)
+    relay = _relay(database, outbox, nats)
+    try:
+        nats_server.stop()
+        await eventually(lambda: not nats.connected)
+        ids = await _stage(database, outbox, 3)
+        assert await relay.publish_pending() == 0
+        assert await _unsent(database, outbox) == 3
+        nats_server.start()
+        await eventually(lambda: nats.connected, timeout=10)
+        assert await relay.publish_pending() == 3
+        assert await _unsent(database, outbox) == 0
+        assert await _stream_ids(nats) == ids  # every event, in commit order
+    finally:
+        await nats.close()
+
+
+async def test_relay_killed_between_publish_and_mark_does_not_duplicate(
+    database, nats_server, monkeypatch
+):
+    database, outbox = database
+    nats = NatsClient(nats_server.url, "relay-test")
+    nats.start([stream_config(SERVICE)])
+    await nats.wait_ready(10)
+    relay = _relay(database, outbox, nats)
+    try:
+        ids = await _stage(database, outbox, 2)
+
+        async def crash(*_args: object) -> None:
+            raise RuntimeError("relay died before marking rows sent")
+
+        monkeypatch.setattr(relay, "_mark", crash)
+        with pytest.raises(RuntimeError):
+            await relay.publish_pending()
+        assert await _unsent(database, outbox) == 2  # nothing was marked
+        monkeypatch.undo()
+        assert await relay.publish_pending() == 2  # published again ...
+        assert await _stream_ids(nats) == ids  # ... but JetStream kept each event once
+    finally:
+        await nats.close()

@@ -1,0 +1,183 @@
+"""`make run` end to end: the launcher starts everything, the REST API works, events flow,
+SIGTERM stops every process within 5 s and leaves no orphans."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from nats.js.api import DeliverPolicy
+
+from deploy.embedded_nats import free_port
+from tests.databases import POSTGRES_URL, admin_url, create_database, drop_database, in_thread
+from tests.support import channel_to, eventually
+from unpuzzle.common.v1 import events_pb2
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunningSystem:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    run_dir: Path
+    ports: dict[str, int]
+
+    def state(self) -> dict:
+        return json.loads((self.run_dir / "launcher.json").read_text())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited; it only waits for its parent to collect it.
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "State:\tZ" in status.read_text())
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[RunningSystem]:
+    database = None
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    if POSTGRES_URL:
+        database = f"unpuzzle_e2e_{uuid.uuid4().hex[:8]}"
+        in_thread(lambda: asyncio.run(create_database(database)))
+        env["DATABASE_URL"] = admin_url(POSTGRES_URL, database)
+    ports = {
+        "GATEWAY_PORT": free_port(),
+        "USER_PORT": free_port(),
+        "COURSE_PORT": free_port(),
+        "ANALYTICS_PORT": free_port(),
+        "USER_METRICS_PORT": free_port(),
+        "COURSE_METRICS_PORT": free_port(),
+        "ANALYTICS_METRICS_PORT": free_port(),
+        "EMBEDDED_NATS_PORT": free_port(),
+    }
+    env.update({key: str(value) for key, value in ports.items()})
+    env["UNPUZZLE_RUN_DIR"] = str(tmp_path / "run")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy.launcher"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    running = RunningSystem(
+        process, f"http://127.0.0.1:{ports['GATEWAY_PORT']}", tmp_path / "run", ports
+    )
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if database:
+            in_thread(lambda: asyncio.run(drop_database(database)))
+
+
+def _wait_ready(system: RunningSystem, client: httpx.Client, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if system.process.poll() is not None:
+            output = system.process.stdout.read().decode() if system.process.stdout else ""
+            raise AssertionError(f"launcher exited early:\n{output}")
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError("the system did not become ready")
+
+
+async def _events_for(nats_url: str, aggregate_id: str) -> list[events_pb2.EventEnvelope]:
+    connection = await nats.connect(nats_url)
+    try:
+        subscription = await connection.jetstream().subscribe(
+            "unpuzzle.course.>", deliver_policy=DeliverPolicy.ALL, ordered_consumer=True
+        )
+        found = []
+        while True:
+            try:
+                message = await subscription.next_msg(timeout=0.5)
+            except TimeoutError:
+                break
+            envelope = events_pb2.EventEnvelope.FromString(message.data)
+            if envelope.aggregate_id == aggregate_id:
+                found.append(envelope)
+        return found
+    finally:
+        await connection.close()
+
+
+async def _health(port: int) -> int:
+    async with channel_to(port) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=1
+        )
+        return int(reply.status)
+
+
+def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
+    client = httpx.Client(base_url=system.base_url, timeout=10)
+    _wait_ready(system, client)
+
+    created = client.post("/api/v1/courses", json={"title": "End to end", "price": "0"})
+    assert created.status_code == 201, created.text
+    course = created.json()["data"]
+    fetched = client.get(f"/api/v1/courses/{course['id']}")
+    assert fetched.status_code == 200
+    assert fetched.json()["data"] == course
+
+    state = system.state()
+    events = asyncio.run(
+        eventually(lambda: _events_for(state["natsUrl"], course["id"]), timeout=10)
+    )
+    assert [e.type for e in events] == ["course.created"]  # exactly once
+
+    # SIGTERM to one service: it reports NOT_SERVING while it drains, then exits.
+    course_pid = state["children"]["course"]
+    os.kill(course_pid, signal.SIGTERM)
+    statuses = asyncio.run(_statuses_during_drain(system.ports["COURSE_PORT"]))
+    assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses
+    # The launcher supervises: the course service comes back and the API recovers.
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/v1/courses/{course['id']}").status_code != 200:
+        assert time.monotonic() < deadline, "course service was not restarted"
+        time.sleep(0.2)
+
+    children = system.state()["children"]
+    started = time.monotonic()
+    system.process.send_signal(signal.SIGTERM)
+    system.process.wait(timeout=10)
+    assert time.monotonic() - started < 5.0
+    assert system.process.returncode == 0
+    assert not [name for name, pid in children.items() if _pid_alive(pid)]
+
+
+async def _statuses_during_drain(port: int) -> list[int]:
+    statuses = []
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            statuses.append(await _health(port))
+        except Exception:
+            break
+        await asyncio.sleep(0.05)
+    return statuses
