@@ -101,6 +101,13 @@ class Settings:
     outbox_batch_size: int = 200
     outbox_retention_hours: float = 72.0
     page_token_secret: str = "dev-page-token-secret"  # noqa: S105 - development default
+    jwt_keys_dir: Path | None = None
+    jwt_public_keys_file: Path | None = None
+    jwt_active_kid: str | None = None
+    jwt_issuer: str = "https://auth.unpuzzle.local"
+    jwt_audience: str = "unpuzzle-api"
+    admin_email: str = "admin@unpuzzle.local"
+    admin_password: str = "unpuzzle-admin-dev"  # noqa: S105 - development default, see README
 
     def database(self, service: str) -> DatabaseSettings:
         """Database settings for one service: its SQLite file, or the shared PostgreSQL URL."""
@@ -113,6 +120,16 @@ class Settings:
             statement_timeout_ms=self.db_statement_timeout_ms,
             echo=self.db_echo,
         )
+
+    @property
+    def signing_keys_dir(self) -> Path:
+        """Directory of the Ed25519 private keys (`<kid>.pem`) and `jwks.json`."""
+        return self.jwt_keys_dir or self.run_dir / "keys"
+
+    @property
+    def public_keys_file(self) -> Path:
+        """JWKS file every service verifies access tokens with."""
+        return self.jwt_public_keys_file or self.signing_keys_dir / "jwks.json"
 
     def grpc_target(self, service: str) -> str:
         """Address clients dial for a service (round-robin DNS targets in Kubernetes)."""
@@ -167,4 +184,13 @@ def load_settings() -> Settings:
         outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", 200),
         outbox_retention_hours=_env_float("OUTBOX_RETENTION_HOURS", 72.0),
         page_token_secret=_env("PAGE_TOKEN_SECRET", "dev-page-token-secret"),
+        jwt_keys_dir=Path(_env("JWT_KEYS_DIR")) if _env("JWT_KEYS_DIR") else None,
+        jwt_public_keys_file=(
+            Path(_env("JWT_PUBLIC_KEYS_FILE")) if _env("JWT_PUBLIC_KEYS_FILE") else None
+        ),
+        jwt_active_kid=_env("JWT_ACTIVE_KID") or None,
+        jwt_issuer=_env("JWT_ISSUER", "https://auth.unpuzzle.local"),
+        jwt_audience=_env("JWT_AUDIENCE", "unpuzzle-api"),
+        admin_email=_env("UNPUZZLE_ADMIN_EMAIL", "admin@unpuzzle.local"),
+        admin_password=_env("UNPUZZLE_ADMIN_PASSWORD", "unpuzzle-admin-dev"),
     )
