@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from deploy.embedded_nats import EmbeddedNats
+from kernel.jwt_keys import ensure_dev_keys
 from kernel.settings import SERVICE_NAMES, SERVICE_SCHEMAS, Settings, load_settings
+from tests.auth import TokenFactory
 from tests.databases import (
     POSTGRES_URL,
     admin_url,
@@ -82,6 +84,14 @@ async def _truncate_all(url: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signing key and its JWKS for the test session."""
+    directory = tmp_path_factory.mktemp("keys")
+    ensure_dev_keys(directory)
+    return directory
+
+
 @pytest.fixture(params=DB_BACKENDS)
 def db_backend(request: pytest.FixtureRequest) -> str:
     """Run the test once on SQLite and once on PostgreSQL (skipped without DATABASE_URL)."""
@@ -90,7 +100,7 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def settings(
-    db_backend: str, request: pytest.FixtureRequest, tmp_path: Path, nats_url: str
+    db_backend: str, request: pytest.FixtureRequest, tmp_path: Path, nats_url: str, keys_dir: Path
 ) -> AsyncIterator[Settings]:
     """Settings for in-process services on empty, migrated databases and the test NATS."""
     base = replace(
@@ -102,6 +112,8 @@ async def settings(
         shutdown_drain_seconds=0.0,
         shutdown_grace_seconds=0.5,
         outbox_poll_interval_seconds=0.2,
+        jwt_keys_dir=keys_dir,
+        jwt_public_keys_file=None,
     )
     if db_backend == "postgres":
         url = request.getfixturevalue("postgres_database")
@@ -156,6 +168,12 @@ async def services(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     yield started
     for service in started.values():
         await service.runtime.stop()
+
+
+@pytest.fixture
+def tokens(settings: Settings) -> TokenFactory:
+    """Signs access tokens with the session's test key."""
+    return TokenFactory(settings)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.embedded_nats import EmbeddedNats
+from kernel.jwt_keys import ensure_dev_keys
 from kernel.settings import SERVICE_NAMES, Settings, load_settings
 
 STOP_TIMEOUT_SECONDS = 4.5
@@ -241,6 +242,9 @@ def main() -> None:
         if args.migrate_only:
             launcher.migrate()
             return
+        if settings.jwt_public_keys_file is None:
+            # Embedded default: a signing key generated into .run/keys on first start.
+            ensure_dev_keys(settings.signing_keys_dir)
         launcher.start_nats()
         launcher.migrate()
         launcher.start_components()

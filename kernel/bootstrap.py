@@ -13,6 +13,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kernel.auth import (
+    JwtAuthenticator,
+    MemoryRevocationStore,
+    RedisRevocationStore,
+    RevocationStore,
+    TokenVerifier,
+    load_public_keys,
+)
 from kernel.db import Database
 from kernel.logs import configure_logging
 from kernel.messaging import NatsClient, stream_config
@@ -20,7 +28,6 @@ from kernel.metrics import start_metrics_endpoint
 from kernel.migrations import upgrade_to_head
 from kernel.outbox import EventMapper, OutboxWriter
 from kernel.relay import OutboxRelay
-from kernel.security import Authenticator
 from kernel.settings import SERVICE_SCHEMAS, Settings, load_settings
 from kernel.telemetry import configure_tracing
 
@@ -38,6 +45,9 @@ class Infrastructure:
     nats: NatsClient
     outbox: OutboxWriter
     relay: OutboxRelay
+    revocations: RevocationStore
+    authenticator: JwtAuthenticator
+    redis: Any | None = None
     extra_background: list[Callable[[], Any]] = field(default_factory=list)
     extra_stop: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -61,6 +71,18 @@ class Infrastructure:
             poll_interval=settings.outbox_poll_interval_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
+        redis = None
+        revocations: RevocationStore = MemoryRevocationStore()
+        if settings.redis_url:
+            import redis.asyncio as redis_asyncio
+
+            redis = redis_asyncio.Redis.from_url(settings.redis_url, socket_timeout=1.0)
+            revocations = RedisRevocationStore(redis)
+        verifier = TokenVerifier(
+            load_public_keys(settings.public_keys_file),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
         return cls(
             name=name,
             settings=settings,
@@ -68,6 +90,9 @@ class Infrastructure:
             nats=nats,
             outbox=OutboxWriter(outbox_table, producer=name, mapper=event_mapper),
             relay=relay,
+            revocations=revocations,
+            authenticator=JwtAuthenticator(verifier, revocations),
+            redis=redis,
         )
 
     async def nats_ready(self) -> bool:
@@ -79,6 +104,10 @@ class Infrastructure:
         self.nats.start([stream_config(self.name)])
         await self.relay.run()
 
+    async def _close_redis(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
     def runtime_kwargs(self) -> dict[str, Any]:
         """Arguments for ServiceRuntime shared by every service."""
         return {
@@ -87,7 +116,14 @@ class Infrastructure:
             "port": self.settings.grpc_ports[self.name],
             "readiness_checks": {"database": self.database.ping, "nats": self.nats_ready},
             "background": [self.relay_loop, *self.extra_background],
-            "on_stop": [self.relay.stop, *self.extra_stop, self.nats.close, self.database.dispose],
+            "authenticator": self.authenticator,
+            "on_stop": [
+                self.relay.stop,
+                *self.extra_stop,
+                self.nats.close,
+                self.database.dispose,
+                self._close_redis,
+            ],
             "drain_seconds": self.settings.shutdown_drain_seconds,
             "grace_seconds": self.settings.shutdown_grace_seconds,
         }
@@ -130,6 +166,3 @@ def _run(runtime: Any) -> None:
         uvloop.run(runtime.serve_until_signalled())
     except ImportError:  # pragma: no cover - uvloop is a pinned dependency
         asyncio.run(runtime.serve_until_signalled())
-
-
-__all__ = ["Authenticator", "Infrastructure", "service_main"]

@@ -86,24 +86,3 @@ class Authenticator(Protocol):
     async def authenticate(self, metadata: Mapping[str, str]) -> Caller:
         """Authenticate one call."""
         ...
-
-
-# --- FOUNDATION PLACEHOLDER -------------------------------------------------------------------
-# Until the identity service exists every caller acts as one development instructor. The
-# identity issue replaces this with JWT verification; nothing outside this block relies on it.
-PLACEHOLDER_INSTRUCTOR_ID = UUID("00000000-0000-4000-8000-000000000001")
-
-
-class PlaceholderAuthenticator:
-    """FOUNDATION PLACEHOLDER: treats every call as the development instructor."""
-
-    async def authenticate(self, metadata: Mapping[str, str]) -> Caller:
-        """Return the fixed development instructor."""
-        return Caller(
-            user_id=PLACEHOLDER_INSTRUCTOR_ID,
-            roles=frozenset({"instructor"}),
-            permissions=frozenset({"course:create", "course:update", "course:publish"}),
-        )
-
-
-# --- END FOUNDATION PLACEHOLDER ---------------------------------------------------------------

@@ -27,10 +27,12 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     return body
 
 
-async def test_create_then_get_course_through_the_gateway(gateway):
+async def test_create_then_get_course_through_the_gateway(gateway, tokens):
+    owner = tokens.instructor()
     created = await gateway.post(
         "/api/v1/courses",
         json={"title": "Gateway Course", "price": "9.50", "difficulty": "advanced"},
+        headers=owner,
     )
     assert created.status_code == 201, created.text
     body = created.json()
@@ -43,7 +45,7 @@ async def test_create_then_get_course_through_the_gateway(gateway):
     assert course["discountPrice"] is None
     assert course["tags"] == []  # defaults are emitted
     assert course["isFree"] is False
-    fetched = await gateway.get(f"/api/v1/courses/{course['slug']}")
+    fetched = await gateway.get(f"/api/v1/courses/{course['slug']}", headers=owner)
     assert fetched.status_code == 200
     assert fetched.json()["data"] == course
 
@@ -82,8 +84,10 @@ async def test_wrong_types_are_400_with_details(gateway):
     assert fields == {"title", "tags", "difficulty"}
 
 
-async def test_service_side_rules_come_back_as_field_details(gateway):
-    response = await gateway.post("/api/v1/courses", json={"title": " ", "currency": "usd"})
+async def test_service_side_rules_come_back_as_field_details(gateway, tokens):
+    response = await gateway.post(
+        "/api/v1/courses", json={"title": " ", "currency": "usd"}, headers=tokens.instructor()
+    )
     body = assert_error(response, 400, "VALIDATION_FAILED")
     assert {d["field"] for d in body["error"]["details"]} == {"title", "currency"}
 

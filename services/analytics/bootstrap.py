@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from kernel.bootstrap import Infrastructure
 from kernel.grpc_server import ServiceRuntime
-from kernel.security import Authenticator, PlaceholderAuthenticator
 from kernel.settings import Settings
 from services.analytics import mappers
 from services.analytics.adapters import tables
@@ -20,15 +19,12 @@ class AnalyticsService:
     runtime: ServiceRuntime
 
 
-def bootstrap(
-    settings: Settings, *, authenticator: Authenticator | None = None
-) -> AnalyticsService:
+def bootstrap(settings: Settings) -> AnalyticsService:
     """Wire the analytics service; nothing connects until the runtime starts."""
     infra = Infrastructure.create(
         "analytics", settings, outbox_table=tables.outbox, event_mapper=mappers.event_payload
     )
     runtime = ServiceRuntime(
-        authenticator=authenticator or PlaceholderAuthenticator(),
         servicers=[],
         service_full_names=[],
         **infra.runtime_kwargs(),

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from kernel.bootstrap import Infrastructure
 from kernel.grpc_server import ServiceRuntime
-from kernel.security import Authenticator, PlaceholderAuthenticator
 from kernel.settings import Settings
 from services.course import mappers
 from services.course.adapters import tables
@@ -34,14 +33,13 @@ class CourseService:
         )
 
 
-def bootstrap(settings: Settings, *, authenticator: Authenticator | None = None) -> CourseService:
+def bootstrap(settings: Settings) -> CourseService:
     """Wire the course service; nothing connects until the runtime starts."""
     infra = Infrastructure.create(
         "course", settings, outbox_table=tables.outbox, event_mapper=mappers.event_payload
     )
     service = CourseService(infra=infra, runtime=None)  # type: ignore[arg-type]
     service.runtime = ServiceRuntime(
-        authenticator=authenticator or PlaceholderAuthenticator(),
         servicers=[
             (
                 course_service_pb2_grpc.add_CourseServiceServicer_to_server,

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from kernel.bootstrap import Infrastructure
 from kernel.grpc_server import ServiceRuntime
-from kernel.security import Authenticator, PlaceholderAuthenticator
 from kernel.settings import Settings
 from services.user import mappers
 from services.user.adapters import tables
@@ -20,13 +19,12 @@ class UserService:
     runtime: ServiceRuntime
 
 
-def bootstrap(settings: Settings, *, authenticator: Authenticator | None = None) -> UserService:
+def bootstrap(settings: Settings) -> UserService:
     """Wire the user service; nothing connects until the runtime starts."""
     infra = Infrastructure.create(
         "user", settings, outbox_table=tables.outbox, event_mapper=mappers.event_payload
     )
     runtime = ServiceRuntime(
-        authenticator=authenticator or PlaceholderAuthenticator(),
         servicers=[],
         service_full_names=[],
         **infra.runtime_kwargs(),

@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.api import DeliverPolicy
 
 from deploy.embedded_nats import free_port
+from kernel.settings import load_settings
+from tests.auth import TokenFactory
 from tests.databases import POSTGRES_URL, admin_url, create_database, drop_database, in_thread
 from tests.support import channel_to, eventually
 from unpuzzle.common.v1 import events_pb2
@@ -138,10 +140,13 @@ def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     client = httpx.Client(base_url=system.base_url, timeout=10)
     _wait_ready(system, client)
 
-    created = client.post("/api/v1/courses", json={"title": "End to end", "price": "0"})
+    owner = _instructor_headers(system.run_dir / "keys")
+    created = client.post(
+        "/api/v1/courses", json={"title": "End to end", "price": "0"}, headers=owner
+    )
     assert created.status_code == 201, created.text
     course = created.json()["data"]
-    fetched = client.get(f"/api/v1/courses/{course['id']}")
+    fetched = client.get(f"/api/v1/courses/{course['id']}", headers=owner)
     assert fetched.status_code == 200
     assert fetched.json()["data"] == course
 
@@ -158,7 +163,7 @@ def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses
     # The launcher supervises: the course service comes back and the API recovers.
     deadline = time.monotonic() + 30
-    while client.get(f"/api/v1/courses/{course['id']}").status_code != 200:
+    while client.get(f"/api/v1/courses/{course['id']}", headers=owner).status_code != 200:
         assert time.monotonic() < deadline, "course service was not restarted"
         time.sleep(0.2)
 
@@ -169,6 +174,11 @@ def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     assert time.monotonic() - started < 5.0
     assert system.process.returncode == 0
     assert not [name for name, pid in children.items() if _pid_alive(pid)]
+
+
+def _instructor_headers(keys_dir: Path) -> dict[str, str]:
+    settings = replace(load_settings(), jwt_keys_dir=keys_dir)
+    return TokenFactory(settings).instructor()
 
 
 async def _statuses_during_drain(port: int) -> list[int]:

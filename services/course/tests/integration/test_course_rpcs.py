@@ -15,23 +15,27 @@ from tests.support import eventually
 from unpuzzle.common.v1 import events_pb2
 from unpuzzle.course.v1 import course_events_pb2, course_pb2, course_service_pb2
 
+OWNER = uuid.uuid4()
 
-async def _create(stub, title: str = "Intro to Rust") -> course_pb2.Course:
+
+async def _create(stub, tokens, title: str = "Intro to Rust") -> course_pb2.Course:
     reply = await stub.CreateCourse(
-        course_service_pb2.CreateCourseRequest(title=title, price="19.99", tags=["Rust"])
+        course_service_pb2.CreateCourseRequest(title=title, price="19.99", tags=["Rust"]),
+        metadata=tokens.metadata(tokens.instructor(OWNER)),
     )
     return reply.course
 
 
-async def test_create_then_get_by_id_and_slug(course_stub):
-    created = await _create(course_stub)
+async def test_create_then_get_by_id_and_slug(course_stub, tokens):
+    created = await _create(course_stub, tokens)
+    owner = tokens.metadata(tokens.instructor(OWNER))
     assert created.status == course_pb2.COURSE_STATUS_DRAFT
     assert created.version == 1
     by_id = await course_stub.GetCourse(
-        course_service_pb2.GetCourseRequest(course_id_or_slug=created.id)
+        course_service_pb2.GetCourseRequest(course_id_or_slug=created.id), metadata=owner
     )
     by_slug = await course_stub.GetCourse(
-        course_service_pb2.GetCourseRequest(course_id_or_slug=created.slug)
+        course_service_pb2.GetCourseRequest(course_id_or_slug=created.slug), metadata=owner
     )
     assert by_id.course == created
     assert by_slug.course == created
@@ -49,12 +53,12 @@ async def test_unknown_course_is_not_found_with_reason(course_stub):
     assert info.reason == "COURSE_NOT_FOUND"
 
 
-async def test_invalid_request_lists_every_bad_field(course_stub):
+async def test_invalid_request_lists_every_bad_field(course_stub, tokens):
     request = course_service_pb2.CreateCourseRequest(
         title="", price="-3", currency="dollars", thumbnail_url="javascript:alert(1)"
     )
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await course_stub.CreateCourse(request)
+        await course_stub.CreateCourse(request, metadata=tokens.metadata(tokens.instructor()))
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     status = rpc_status.from_call(raised.value)  # type: ignore[arg-type]
     bad_request = error_details_pb2.BadRequest()
@@ -64,9 +68,9 @@ async def test_invalid_request_lists_every_bad_field(course_stub):
 
 
 async def test_course_created_reaches_jetstream_exactly_once(
-    course_service: CourseService, course_stub
+    course_service: CourseService, course_stub, tokens
 ):
-    created = await _create(course_stub, title=f"Event test {uuid.uuid4().hex[:6]}")
+    created = await _create(course_stub, tokens, title=f"Event test {uuid.uuid4().hex[:6]}")
     js = course_service.infra.nats.js
     subscription = await js.subscribe(
         "unpuzzle.course.course.created.v1", deliver_policy=DeliverPolicy.ALL, ordered_consumer=True
@@ -95,3 +99,23 @@ async def test_course_created_reaches_jetstream_exactly_once(
     assert envelope.payload.Unpack(payload)
     assert payload.course_id == created.id
     assert payload.slug == created.slug
+
+
+async def test_anonymous_and_student_cannot_create_courses(course_stub, tokens):
+    request = course_service_pb2.CreateCourseRequest(title="Nope")
+    with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+        await course_stub.CreateCourse(request)
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.aio.AioRpcError) as student:
+        await course_stub.CreateCourse(request, metadata=tokens.metadata(tokens.student()))
+    assert student.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_draft_is_hidden_from_other_callers(course_stub, tokens):
+    created = await _create(course_stub, tokens, title="Secret draft")
+    for metadata in ([], tokens.metadata(tokens.student())):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await course_stub.GetCourse(
+                course_service_pb2.GetCourseRequest(course_id_or_slug=created.id), metadata=metadata
+            )
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
