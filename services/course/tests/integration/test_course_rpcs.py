@@ -113,7 +113,8 @@ async def test_anonymous_and_student_cannot_create_courses(course_stub, tokens):
 
 async def test_draft_is_hidden_from_other_callers(course_stub, tokens):
     created = await _create(course_stub, tokens, title="Secret draft")
-    for metadata in ([], tokens.metadata(tokens.student())):
+    callers: list[list[tuple[str, str]]] = [[], tokens.metadata(tokens.student())]
+    for metadata in callers:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await course_stub.GetCourse(
                 course_service_pb2.GetCourseRequest(course_id_or_slug=created.id), metadata=metadata
