@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -28,6 +29,7 @@ from tests.databases import (
     in_thread,
     migrate_all,
 )
+from tests.support import open_gateway_client
 
 T = TypeVar("T")
 ROOT = Path(__file__).parent
@@ -186,3 +188,15 @@ def gateway_settings(settings: Settings, services: dict[str, Any]) -> Settings:
         },
         backend_deadline_seconds=3.0,
     )
+
+
+@pytest.fixture
+async def gateway(gateway_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an in-process gateway whose backends are the in-process services."""
+    from gateway.app import create_app
+
+    app = create_app(gateway_settings)
+    client = await open_gateway_client(app)
+    yield client
+    await client.aclose()
+    await app.backends.close()

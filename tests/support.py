@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+import httpx
 
 from kernel.grpc_options import CLIENT_OPTIONS
 
@@ -32,3 +33,9 @@ async def eventually(
 def channel_to(port: int) -> grpc.aio.Channel:
     """An insecure channel to a service on loopback."""
     return grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CLIENT_OPTIONS)
+
+
+async def open_gateway_client(app: Any) -> httpx.AsyncClient:
+    """An HTTP client calling the gateway's ASGI app directly (after its start-up)."""
+    await app.backends.open()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")

@@ -10,8 +10,8 @@ import pytest
 
 from deploy.embedded_nats import free_port
 from gateway.app import create_app
-from gateway.tests.conftest import open_client
 from kernel.settings import Settings
+from tests.support import open_gateway_client
 
 pytestmark = pytest.mark.integration
 JSON = {"content-type": "application/json"}
@@ -128,7 +128,7 @@ async def test_dead_backend_is_503_within_the_deadline(gateway_settings: Setting
         backend_deadline_seconds=2.0,
     )
     app = create_app(dead)
-    client = await open_client(app)
+    client = await open_gateway_client(app)
     try:
         started = time.monotonic()
         response = await client.get("/api/v1/courses/anything")
