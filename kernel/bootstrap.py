@@ -21,6 +21,7 @@ from kernel.auth import (
     TokenVerifier,
     load_public_keys,
 )
+from kernel.consumers import DurableConsumer, DurableSubscription
 from kernel.db import Database
 from kernel.logs import configure_logging
 from kernel.messaging import NatsClient, stream_config
@@ -28,6 +29,7 @@ from kernel.metrics import start_metrics_endpoint
 from kernel.migrations import upgrade_to_head
 from kernel.outbox import EventMapper, OutboxWriter
 from kernel.relay import OutboxRelay
+from kernel.revocation_feed import RevocationFeed
 from kernel.settings import SERVICE_SCHEMAS, Settings, load_settings
 from kernel.telemetry import configure_tracing
 
@@ -104,6 +106,17 @@ class Infrastructure:
         self.nats.start([stream_config(self.name)])
         await self.relay.run()
 
+    async def revocation_loop(self) -> None:
+        """Background job: follow the user service's revocation events."""
+        await RevocationFeed(self.revocations).subscriber(self.nats).run()
+
+    def add_consumer(self, subscription: DurableSubscription) -> DurableConsumer:
+        """Run a durable consumer in the background of this process."""
+        consumer = DurableConsumer(self.nats, subscription)
+        self.extra_background.append(consumer.run)
+        self.extra_stop.append(consumer.stop)
+        return consumer
+
     async def _close_redis(self) -> None:
         if self.redis is not None:
             await self.redis.aclose()
@@ -115,7 +128,7 @@ class Infrastructure:
             "host": self.settings.listen_host,
             "port": self.settings.grpc_ports[self.name],
             "readiness_checks": {"database": self.database.ping, "nats": self.nats_ready},
-            "background": [self.relay_loop, *self.extra_background],
+            "background": [self.relay_loop, self.revocation_loop, *self.extra_background],
             "authenticator": self.authenticator,
             "on_stop": [
                 self.relay.stop,

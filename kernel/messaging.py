@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import nats
 from nats.aio.client import Client as NatsConnection
@@ -71,6 +72,7 @@ class NatsClient:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._streams: list[StreamConfig] = []
+        self._reconnect_hooks: list[Callable[[], None]] = []
 
     @property
     def connected(self) -> bool:
@@ -83,6 +85,10 @@ class NatsClient:
         if self.connection is None:
             raise RuntimeError("NATS is not connected yet")
         return self.connection.jetstream(timeout=5.0)
+
+    def on_reconnect(self, hook: Callable[[], None]) -> None:
+        """Call `hook` after every reconnection (consumers re-create their subscriptions)."""
+        self._reconnect_hooks.append(hook)
 
     def start(self, streams: list[StreamConfig]) -> None:
         """Begin connecting in the background; `wait_ready()` waits for it."""
@@ -135,6 +141,8 @@ class NatsClient:
 
     async def _on_reconnected(self) -> None:
         _log.info("NATS reconnected")
+        for hook in self._reconnect_hooks:
+            hook()
         # A restarted server may have lost an in-memory configuration; make sure streams exist.
         with contextlib.suppress(Exception):
             for config in self._streams:

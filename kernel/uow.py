@@ -6,9 +6,13 @@ import abc
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self
+from uuid import UUID
 
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.clock import utc_now
 from kernel.db import Database
 from kernel.domain import Aggregate, RaisedEvent
 from kernel.outbox import OutboxWriter
@@ -59,6 +63,18 @@ class AbstractUnitOfWork(abc.ABC):
         for repository in self.repositories():
             for aggregate in repository.seen:
                 yield from aggregate.pull_events()
+
+    async def claim_event(self, consumer: str, event_id: str, event_type: str) -> bool:
+        """Record that `consumer` handles this event now; False if it already did (a duplicate).
+
+        In-memory default for fakes; the SQL unit of work writes the inbox table in its
+        transaction, so the record and the handler's effect commit (or roll back) together.
+        """
+        claimed: set[tuple[str, str]] = self.__dict__.setdefault("_claimed_events", set())
+        if (consumer, event_id) in claimed:
+            return False
+        claimed.add((consumer, event_id))
+        return True
 
     @abc.abstractmethod
     def repositories(self) -> Iterable[TrackingRepository]:
@@ -112,6 +128,24 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     @abc.abstractmethod
     def _create_repositories(self, connection: AsyncConnection) -> None:
         """Attach this unit of work's repositories to the open connection."""
+
+    async def claim_event(self, consumer: str, event_id: str, event_type: str) -> bool:
+        """Insert into the inbox unless the row exists; True when this call inserted it."""
+        inbox = self._outbox.table.metadata.tables["inbox"]
+        insert = (
+            sqlite_insert(inbox)
+            if self.connection.dialect.name == "sqlite"
+            else postgres_insert(inbox)
+        )
+        result = await self.connection.execute(
+            insert.values(
+                consumer=consumer,
+                event_id=UUID(event_id),
+                event_type=event_type,
+                handled_at=utc_now(),
+            ).on_conflict_do_nothing()
+        )
+        return bool(result.rowcount)
 
     async def _begin(self) -> None:
         self._connection = await self._database.connect(read_only=self._read_only)
