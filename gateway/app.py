@@ -23,6 +23,14 @@ import unpuzzle
 from gateway.backends import Backends
 from gateway.envelope import ApiError, error_body, error_from_rpc, success_body
 from gateway.routes import Route, RouteTable, import_service_modules, routes_for_service
+from gateway.sessions import (
+    REFRESH_COOKIE,
+    Credentials,
+    clear_cookies,
+    credentials,
+    issue_cookies,
+    www_authenticate,
+)
 from gateway.transcoding import (
     TranscodeError,
     fields_by_json_name,
@@ -45,7 +53,6 @@ _JSON = b"application/json; charset=utf-8"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Request headers forwarded to the services as gRPC metadata.
 _FORWARDED_HEADERS = {
-    b"authorization": "authorization",
     b"user-agent": "user-agent",
     b"if-match": "if-match",
     b"idempotency-key": "idempotency-key",
@@ -55,7 +62,7 @@ _FORWARDED_HEADERS = {
 class Request:
     """What the handlers need from an ASGI scope, parsed once."""
 
-    __slots__ = ("client_ip", "headers", "method", "path", "query", "request_id")
+    __slots__ = ("client_ip", "credentials", "headers", "method", "path", "query", "request_id")
 
     def __init__(self, scope: Scope) -> None:
         self.method: str = scope["method"]
@@ -68,6 +75,7 @@ class Request:
         self.client_ip: str = client[0] if client else ""
         incoming = self.headers.get(b"x-request-id", b"").decode("latin-1")
         self.request_id = incoming if _REQUEST_ID.match(incoming) else uuid4().hex
+        self.credentials: Credentials | None = None
 
 
 class Response:
@@ -133,6 +141,62 @@ def _apply_query(message: Message, query: bytes, bound: set[str]) -> None:
             violations.extend(error.violations)
     if violations:
         raise ApiError.invalid(violations)
+
+
+def _derive_update_mask(message: Message, data: dict[str, Any]) -> None:
+    """PATCH semantics: without an explicit updateMask, the body's keys are the mask."""
+    fields = message.DESCRIPTOR.fields_by_name
+    mask_field = fields.get("update_mask")
+    if mask_field is None or mask_field.message_type is None:
+        return
+    if mask_field.message_type.full_name != "google.protobuf.FieldMask" or "updateMask" in data:
+        return
+    lookup = fields_by_json_name(message.DESCRIPTOR)
+    paths = sorted(
+        lookup[key].name
+        for key in data
+        if key in lookup and lookup[key].name not in {"update_mask", "version"}
+    )
+    message.update_mask.paths.extend(paths)  # type: ignore[attr-defined]
+
+
+def _entity_tag_version(value: bytes) -> int | None:
+    """`"3"`, `W/"3"` or `3` -> 3."""
+    text = value.decode("latin-1").strip().removeprefix("W/").strip('"')
+    return int(text) if text.isdigit() else None
+
+
+def _apply_preconditions(message: Message, request: Request) -> None:
+    """If-Match is the resource version the client saw: it fills an unset `version` field."""
+    raw = request.headers.get(b"if-match")
+    field = message.DESCRIPTOR.fields_by_name.get("version")
+    if raw is None or field is None or field.message_type is not None:
+        return
+    version = _entity_tag_version(raw)
+    if version is None:
+        raise ApiError.invalid([FieldViolation("If-Match", 'must be an ETag such as "3"')])
+    target: Any = message
+    if not target.version:
+        target.version = version
+
+
+def _refresh_token_from_cookie(message: Message, request: Request) -> None:
+    """Browser refresh: an empty refresh_token field is taken from the HttpOnly cookie."""
+    if "refresh_token" not in message.DESCRIPTOR.fields_by_name:
+        return
+    target: Any = message
+    cookies = request.credentials.cookies if request.credentials else {}
+    if not target.refresh_token and cookies.get(REFRESH_COOKIE):
+        target.refresh_token = cookies[REFRESH_COOKIE]
+
+
+def _etag_matches(header: bytes | None, etag: bytes) -> bool:
+    if not header:
+        return False
+    if header.strip() == b"*":
+        return True
+    candidates = {tag.strip().removeprefix(b"W/") for tag in header.split(b",")}
+    return etag in candidates
 
 
 class GatewayApp:
@@ -205,7 +269,11 @@ class GatewayApp:
         return {"requestId": request.request_id}
 
     def _error(self, error: ApiError, request: Request) -> Response:
-        return Response(error.status, error_body(error, self._meta(request)), list(error.headers))
+        headers = list(error.headers)
+        if error.status == 401:
+            had_token = request.credentials is not None and request.credentials.authorization
+            headers.append((b"www-authenticate", www_authenticate(error.code, bool(had_token))))
+        return Response(error.status, error_body(error, self._meta(request)), headers)
 
     def _not_found(self, request: Request, path_known: bool) -> Response:
         if path_known:
@@ -253,6 +321,7 @@ class GatewayApp:
                         raise ApiError(400, "MALFORMED_REQUEST", "The JSON body must be an object")
                     merge_json(message, data, violations=violations, skip=bound)
                     bound.update(f.name for f in message.DESCRIPTOR.fields)
+                    _derive_update_mask(message, data)
                 else:
                     merge_json(message, {route.body: data}, violations=violations)
                     bound.add(route.body)
@@ -260,10 +329,15 @@ class GatewayApp:
             raise ApiError.invalid(violations)
         if request.query:
             _apply_query(message, request.query, bound)
+        _apply_preconditions(message, request)
+        if route.options.session == "issue":
+            _refresh_token_from_cookie(message, request)
         return message
 
     def _metadata(self, request: Request) -> list[tuple[str, str]]:
         metadata = [("x-request-id", request.request_id)]
+        if request.credentials is not None and request.credentials.authorization:
+            metadata.append(("authorization", request.credentials.authorization))
         for header, key in _FORWARDED_HEADERS.items():
             value = request.headers.get(header)
             if value:
@@ -275,6 +349,7 @@ class GatewayApp:
     async def _call(
         self, route: Route, variables: dict[str, str], request: Request, receive: Receive
     ) -> Response:
+        request.credentials = credentials(request.method, request.headers)
         message = await self._build_request(route, variables, request, receive)
         rpc = self.backends.unary(
             route.backend,
@@ -291,6 +366,20 @@ class GatewayApp:
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc(error, route.backend) from None
         return self._success(route, reply, request)
+
+    def _response_headers(
+        self, route: Route, data: Any, request: Request
+    ) -> list[tuple[bytes, bytes]]:
+        headers: list[tuple[bytes, bytes]] = []
+        if request.credentials is not None and request.credentials.authorization:
+            headers.append((b"cache-control", b"no-store"))
+        if isinstance(data, dict) and isinstance(data.get("version"), int):
+            headers.append((b"etag", f'"{data["version"]}"'.encode()))
+        if route.options.session == "issue" and isinstance(data, dict):
+            headers += issue_cookies(data, secure=self.settings.cookie_secure)
+        elif route.options.session == "clear":
+            headers += clear_cookies(secure=self.settings.cookie_secure)
+        return headers
 
     def _success(self, route: Route, reply: Message, request: Request) -> Response:
         meta = self._meta(request)
@@ -316,7 +405,12 @@ class GatewayApp:
             data = renderer_for(reply.DESCRIPTOR)(reply)
         else:
             data = None
-        return Response(route.success_status, success_body(data, meta))
+        headers = self._response_headers(route, data, request)
+        if request.method == "GET" and route.success_status == 200:
+            etag = next((value for key, value in headers if key == b"etag"), None)
+            if etag is not None and _etag_matches(request.headers.get(b"if-none-match"), etag):
+                return Response(304, b"", headers)
+        return Response(route.success_status, success_body(data, meta), headers)
 
     async def _healthz(self, request: Request) -> Response:
         return Response(200, success_body({"status": "alive"}, self._meta(request)))

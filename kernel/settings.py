@@ -106,6 +106,7 @@ class Settings:
     jwt_active_kid: str | None = None
     jwt_issuer: str = "https://auth.unpuzzle.local"
     jwt_audience: str = "unpuzzle-api"
+    cookie_secure: bool = True
     admin_email: str = "admin@unpuzzle.local"
     admin_password: str = "unpuzzle-admin-dev"  # noqa: S105 - development default, see README
 
@@ -191,6 +192,7 @@ def load_settings() -> Settings:
         jwt_active_kid=_env("JWT_ACTIVE_KID") or None,
         jwt_issuer=_env("JWT_ISSUER", "https://auth.unpuzzle.local"),
         jwt_audience=_env("JWT_AUDIENCE", "unpuzzle-api"),
+        cookie_secure=_env_bool("COOKIE_SECURE", True),
         admin_email=_env("UNPUZZLE_ADMIN_EMAIL", "admin@unpuzzle.local"),
         admin_password=_env("UNPUZZLE_ADMIN_PASSWORD", "unpuzzle-admin-dev"),
     )
