@@ -53,9 +53,9 @@ def test_issued_cookies_are_httponly_secure_lax_and_csrf_is_readable():
 
 async def test_cookie_authenticated_write_needs_csrf_through_the_gateway(gateway, tokens):
     token = tokens.instructor()["authorization"].removeprefix("Bearer ")
-    cookies = {ACCESS_COOKIE: token, CSRF_COOKIE: "csrf-1"}
+    cookies = {"cookie": f"{ACCESS_COOKIE}={token}; {CSRF_COOKIE}=csrf-1"}
     refused = await gateway.post(
-        "/api/v1/courses", json={"title": "Cookie course"}, cookies=cookies
+        "/api/v1/courses", json={"title": "Cookie course"}, headers=cookies
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "CSRF_TOKEN_MISMATCH"
