@@ -200,3 +200,20 @@ async def gateway(gateway_settings: Settings) -> AsyncIterator[httpx.AsyncClient
     yield client
     await client.aclose()
     await app.backends.close()
+
+
+@pytest.fixture(scope="session")
+def span_exporter() -> Any:
+    """Collects finished spans in memory (an SDK tracer provider installed for the session)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter

@@ -171,9 +171,20 @@ class DurableConsumer:
         await self._subscribe()
 
     async def run(self) -> None:
-        """Fetch and handle until `stop()`; survives NATS restarts."""
+        """Fetch and handle until `stop()` or cancellation; survives NATS restarts."""
         await self._nats.wait_ready()
         self._nats.on_reconnect(self.notify_reconnected)
+        try:
+            await self._loop()
+        finally:
+            # An abandoned pull subscription would keep receiving (and never acking) messages
+            # until their ack wait expires: give them back now.
+            if self._pull is not None:
+                with contextlib.suppress(Exception):
+                    await self._pull.unsubscribe()  # type: ignore[attr-defined]
+                self._pull = None
+
+    async def _loop(self) -> None:
         empty_fetches = 0
         while not self._stopping:
             try:

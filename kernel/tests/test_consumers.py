@@ -1,0 +1,306 @@
+"""Durable consumers against a real database and a nats-server this test controls:
+inbox idempotency, dead letters and replay, resume after restart, recovery after a NATS restart,
+trace context from producer to consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from google.protobuf.wrappers_pb2 import StringValue
+from opentelemetry import trace
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from deploy.embedded_nats import EmbeddedNats
+from kernel.consumers import ConsumedEvent, DurableConsumer, DurableSubscription
+from kernel.db import Database
+from kernel.dead_letters import list_dead_letters, replay
+from kernel.domain import Aggregate, DomainEvent, RaisedEvent
+from kernel.messaging import NatsClient, stream_config
+from kernel.outbox import EventPayload, OutboxWriter, define_outbox_tables
+from kernel.relay import OutboxRelay
+from kernel.settings import DatabaseSettings
+from kernel.uow import SqlUnitOfWork, TrackingRepository
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SERVICE = "ctest"
+STREAM = stream_config(SERVICE)
+
+metadata = sa.MetaData()
+outbox, inbox = define_outbox_tables(metadata)
+effects = sa.Table(
+    "effects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("value", sa.String(100), nullable=False),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Noted(DomainEvent):
+    text: str
+
+
+@dataclass(eq=False)
+class Note(Aggregate):
+    aggregate_type = "note"
+    id: uuid.UUID
+    version: int = 1
+
+
+def _mapper(raised: RaisedEvent) -> EventPayload:
+    assert isinstance(raised.event, Noted)
+    return EventPayload("note.noted", StringValue(value=raised.event.text))
+
+
+class EffectsUnitOfWork(SqlUnitOfWork):
+    def _create_repositories(self, connection: AsyncConnection) -> None:
+        self.notes = TrackingRepository()
+
+    def repositories(self) -> list[TrackingRepository]:
+        return [self.notes]
+
+
+@pytest.fixture
+async def database(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+    if db_backend == "postgres":
+        url = request.getfixturevalue("postgres_database")
+        schema = f"ctest_{uuid.uuid4().hex[:8]}"
+        settings = DatabaseSettings(url=url)
+    else:
+        schema = "ctest"
+        settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'ctest.db'}")
+    database = Database(settings, schema=schema, application_name="consumer-test")
+    async with database.engine.begin() as connection:
+        if not database.is_sqlite:
+            await connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await connection.run_sync(metadata.create_all)
+    yield database
+    if not database.is_sqlite:
+        async with database.engine.begin() as connection:
+            await connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await database.dispose()
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+    server = EmbeddedNats(tmp_path / "js")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def nats_client(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
+    client = NatsClient(nats_server.url, "consumer-test")
+    client.start([STREAM])
+    await client.wait_ready(10)
+    yield client
+    await client.close()
+
+
+def _writer() -> OutboxWriter:
+    return OutboxWriter(outbox, producer=SERVICE, mapper=_mapper)
+
+
+async def _publish(database: Database, nats_client: NatsClient, *texts: str) -> list[str]:
+    """Stage events through the outbox and let the relay publish them."""
+    note = Note(id=uuid.uuid4())
+    for text in texts:
+        note.record(Noted(text=text))
+    raised = note.pull_events()
+    async with database.engine.begin() as connection:
+        await _writer().stage(connection, raised)
+    relay = OutboxRelay(service=SERVICE, database=database, table=outbox, nats=nats_client)
+    assert await relay.publish_pending() == len(texts)
+    return [str(item.event.event_id) for item in raised]
+
+
+def _effect_handler(
+    database: Database,
+    consumer: str,
+    *,
+    after_commit: Callable[[ConsumedEvent], None] | None = None,
+) -> Callable[[ConsumedEvent], Awaitable[None]]:
+    async def handle(event: ConsumedEvent) -> None:
+        payload = StringValue()
+        event.envelope.payload.Unpack(payload)
+        async with EffectsUnitOfWork(database, _writer()) as uow:
+            if not await uow.claim_event(consumer, event.envelope.id, event.event_type):
+                return
+            await uow.connection.execute(
+                sa.insert(effects).values(event_id=event.envelope.id, value=payload.value)
+            )
+            await uow.commit()
+        if after_commit is not None:
+            after_commit(event)
+
+    return handle
+
+
+async def _effect_values(database: Database) -> list[str]:
+    async with database.connect(read_only=True) as connection:
+        rows = await connection.execute(sa.select(effects.c.value).order_by(effects.c.id))
+        return list(rows.scalars())
+
+
+def _subscription(
+    name: str, handler: Callable[[ConsumedEvent], Awaitable[None]], **kwargs: object
+) -> DurableSubscription:
+    return DurableSubscription(
+        name=name,
+        stream=STREAM.name or "",
+        subjects=(f"unpuzzle.{SERVICE}.>",),
+        handler=handler,
+        backoff=(0.05, 0.05, 0.05),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def _running(consumer: DurableConsumer) -> asyncio.Task[None]:
+    return asyncio.create_task(consumer.run())
+
+
+async def _stop(consumer: DurableConsumer, task: asyncio.Task[None]) -> None:
+    consumer.stop()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_crash_after_commit_before_ack_changes_nothing(database, nats_client):
+    deliveries: list[str] = []
+
+    def crash_once(event: ConsumedEvent) -> None:
+        deliveries.append(event.envelope.id)
+        if len(deliveries) == 1:
+            raise RuntimeError("process died after commit, before ack")
+
+    name = f"crash-{uuid.uuid4().hex[:6]}"
+    consumer = DurableConsumer(
+        nats_client,
+        _subscription(name, _effect_handler(database, name, after_commit=crash_once)),
+        heartbeat=0.5,
+    )
+    task = await _running(consumer)
+    [event_id] = await _publish(database, nats_client, "once")
+    await eventually(lambda: len(deliveries) >= 1, timeout=10)
+    await asyncio.sleep(0.5)  # the redelivery arrives and is recognised by the inbox
+    await _stop(consumer, task)
+    assert deliveries == [event_id]  # the redelivery returned early: the inbox knew it
+    assert await _effect_values(database) == ["once"]
+
+
+async def test_poison_event_is_dead_lettered_while_others_flow_and_replay_works(
+    database, nats_client
+):
+    broken = {"poison"}
+    name = f"poison-{uuid.uuid4().hex[:6]}"
+    effect = _effect_handler(database, name)
+
+    async def handler(event: ConsumedEvent) -> None:
+        payload = StringValue()
+        event.envelope.payload.Unpack(payload)
+        if payload.value in broken:
+            raise ValueError("cannot handle this one")
+        await effect(event)
+
+    consumer = DurableConsumer(
+        nats_client, _subscription(name, handler, max_deliver=3), heartbeat=0.5
+    )
+    task = await _running(consumer)
+    await _publish(database, nats_client, "poison", "healthy")
+    await eventually(lambda: _effect_values(database), timeout=10)
+    letters = await eventually(lambda: list_dead_letters(nats_client.js, name), timeout=10)
+    assert [letter.deliveries for letter in letters] == [3]
+    assert "cannot handle this one" in letters[0].error
+    assert await _effect_values(database) == ["healthy"]
+
+    broken.clear()  # the bug is fixed; replay the dead letter
+    assert await replay(nats_client.js, letters) == 1
+    await eventually(lambda: _has(database, "poison"), timeout=10)
+    assert await list_dead_letters(nats_client.js, name) == []
+    await _stop(consumer, task)
+
+
+async def _has(database: Database, value: str) -> bool:
+    return value in await _effect_values(database)
+
+
+async def test_restarted_consumer_resumes_from_its_last_ack(database, nats_client):
+    name = f"resume-{uuid.uuid4().hex[:6]}"
+    seen: list[str] = []
+
+    async def handler(event: ConsumedEvent) -> None:
+        payload = StringValue()
+        event.envelope.payload.Unpack(payload)
+        seen.append(payload.value)
+
+    first = DurableConsumer(nats_client, _subscription(name, handler), heartbeat=0.5)
+    task = await _running(first)
+    await _publish(database, nats_client, "a", "b")
+    await eventually(lambda: len(seen) == 2, timeout=10)
+    await _stop(first, task)
+    await _publish(database, nats_client, "c")
+    second = DurableConsumer(nats_client, _subscription(name, handler), heartbeat=0.5)
+    task = await _running(second)
+    await eventually(lambda: len(seen) == 3, timeout=10)
+    await asyncio.sleep(0.3)
+    await _stop(second, task)
+    assert seen == ["a", "b", "c"]
+
+
+async def test_consumer_recovers_quickly_after_a_nats_restart(database, nats_server, nats_client):
+    name = f"restart-{uuid.uuid4().hex[:6]}"
+    seen: list[str] = []
+
+    async def handler(event: ConsumedEvent) -> None:
+        payload = StringValue()
+        event.envelope.payload.Unpack(payload)
+        seen.append(payload.value)
+
+    heartbeat = 1.0
+    consumer = DurableConsumer(nats_client, _subscription(name, handler), heartbeat=heartbeat)
+    task = await _running(consumer)
+    await _publish(database, nats_client, "before")
+    await eventually(lambda: seen == ["before"], timeout=10)
+
+    nats_server.stop()
+    await eventually(lambda: not nats_client.connected, timeout=5)
+    nats_server.start()
+    await eventually(lambda: nats_client.connected, timeout=10)
+    await _publish(database, nats_client, "after")
+    published = time.monotonic()
+    await eventually(lambda: seen == ["before", "after"], timeout=10)
+    assert time.monotonic() - published <= heartbeat * 2 + 0.5
+    await _stop(consumer, task)
+
+
+async def test_consumer_span_continues_the_producer_trace(database, nats_client, span_exporter):
+    name = f"trace-{uuid.uuid4().hex[:6]}"
+    handled = asyncio.Event()
+
+    async def handler(event: ConsumedEvent) -> None:
+        handled.set()
+
+    consumer = DurableConsumer(nats_client, _subscription(name, handler), heartbeat=0.5)
+    task = await _running(consumer)
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("producer request") as producer:
+        producer_trace = producer.get_span_context().trace_id
+        await _publish(database, nats_client, "traced")
+    await asyncio.wait_for(handled.wait(), 10)
+    await _stop(consumer, task)
+    consumer_spans = [
+        s for s in span_exporter.get_finished_spans() if s.name.startswith("consume ")
+    ]
+    assert consumer_spans, "no consumer span was recorded"
+    assert consumer_spans[-1].context.trace_id == producer_trace
