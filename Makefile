@@ -56,7 +56,9 @@ $(GEN_STAMP): $(PROTO_FILES) $(THIRD_PARTY)/.copied
 		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
 		--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 		--python_out=$(GEN_DIR) --mypy_out=$(GEN_DIR) --grpc_python_out=$(GEN_DIR) \
-		--mypy_grpc_out=$(GEN_DIR) $(PROTO_FILES)
+		--mypy_grpc_out=$(GEN_DIR) \
+		--descriptor_set_out=$(GEN_DIR)/descriptors.binpb --include_source_info --include_imports \
+		$(PROTO_FILES)
 	find $(GEN_DIR)/unpuzzle -type d -exec touch {}/__init__.py \;
 	touch $@
 

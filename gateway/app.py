@@ -2,17 +2,19 @@
 
 Raw ASGI (see docs/adr/0002-gateway-http-server.md): the routes, their parameters and their
 validation come from the protos, so a web framework would only add a second description.
+
+Per request: CORS preflight, route match, caller identification (verified token -> user, else
+client IP), rate limit, body (size, time, depth limits), idempotency claim, request message,
+gRPC call with a deadline, envelope, ETag/304, cookies, then the edge headers on every answer.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
-from uuid import uuid4
 
 import grpc
 import orjson
@@ -21,196 +23,92 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import unpuzzle
 from gateway.backends import Backends
+from gateway.config import DEPRECATED_BINDINGS, Deprecation, EdgeSettings, load_edge_settings
+from gateway.docs import DocsAssets
+from gateway.edge import (
+    allowed_origin,
+    cors_headers,
+    maybe_gzip,
+    preflight_headers,
+    route_deprecation,
+    security_headers,
+)
 from gateway.envelope import ApiError, error_body, error_from_rpc, success_body
+from gateway.http import Receive, Request, Response, Scope, Send, json_depth, read_body
+from gateway.idempotency import (
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    RedisIdempotencyStore,
+    StoredAnswer,
+    fingerprint,
+)
+from gateway.openapi import build_openapi
+from gateway.ratelimit import RATE_LIMITED, Decision, Limiter, MemoryLimiter, RedisLimiter
+from gateway.requests import build_message, etag_matches
 from gateway.routes import Route, RouteTable, import_service_modules, routes_for_service
-from gateway.sessions import (
-    REFRESH_COOKIE,
-    Credentials,
-    clear_cookies,
-    credentials,
-    issue_cookies,
-    www_authenticate,
-)
-from gateway.transcoding import (
-    TranscodeError,
-    fields_by_json_name,
-    merge_json,
-    parse_scalar,
-    renderer_for,
-)
-from kernel.errors import FieldViolation
+from gateway.sessions import clear_cookies, credentials, issue_cookies, www_authenticate
+from gateway.transcoding import renderer_for
+from kernel.auth import TokenVerifier, load_public_keys
+from kernel.errors import Unauthenticated
 from kernel.logs import request_id_var
 from kernel.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from kernel.settings import SERVICE_NAMES, Settings
 
 _log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-_JSON = b"application/json; charset=utf-8"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Request headers forwarded to the services as gRPC metadata.
 _FORWARDED_HEADERS = {
     b"user-agent": "user-agent",
     b"if-match": "if-match",
     b"idempotency-key": "idempotency-key",
 }
+_MAX_IDEMPOTENCY_KEY = 255
 
 
-class Request:
-    """What the handlers need from an ASGI scope, parsed once."""
-
-    __slots__ = ("client_ip", "credentials", "headers", "method", "path", "query", "request_id")
-
-    def __init__(self, scope: Scope) -> None:
-        self.method: str = scope["method"]
-        self.path: str = scope["path"]
-        self.query: bytes = scope.get("query_string", b"")
-        self.headers: dict[bytes, bytes] = {}
-        for key, value in scope["headers"]:
-            self.headers[key] = value
-        client = scope.get("client")
-        self.client_ip: str = client[0] if client else ""
-        incoming = self.headers.get(b"x-request-id", b"").decode("latin-1")
-        self.request_id = incoming if _REQUEST_ID.match(incoming) else uuid4().hex
-        self.credentials: Credentials | None = None
-
-
-class Response:
-    """Status, headers and body bytes (JSON unless `content_type` says otherwise)."""
-
-    __slots__ = ("body", "content_type", "headers", "status")
-
-    def __init__(
-        self,
-        status: int,
-        body: bytes,
-        headers: list[tuple[bytes, bytes]] | None = None,
-        content_type: bytes = _JSON,
-    ) -> None:
-        self.status = status
-        self.body = body
-        self.headers = headers or []
-        self.content_type = content_type
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiError(400, "MALFORMED_REQUEST", "The client closed the connection")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _set_path_field(
-    message: Message, field_path: tuple[str, ...], raw: str, json_name: str
-) -> None:
-    target = message
-    for name in field_path[:-1]:
-        target = getattr(target, name)
-    field = target.DESCRIPTOR.fields_by_name[field_path[-1]]
-    setattr(target, field.name, parse_scalar(field, raw, json_name, from_query=True))
-
-
-def _apply_query(message: Message, query: bytes, bound: set[str]) -> None:
-    """Query parameters fill the request fields not bound by the path or the body."""
-    violations: list[FieldViolation] = []
-    lookup = fields_by_json_name(message.DESCRIPTOR)
-    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=False):
-        field = lookup.get(key)
-        if field is None or field.name in bound or field.message_type is not None:
-            violations.append(FieldViolation(key, "unknown query parameter"))
-            continue
-        try:
-            parsed = parse_scalar(field, value, key, from_query=True)
-            if field.is_repeated:
-                getattr(message, field.name).append(parsed)
-            else:
-                setattr(message, field.name, parsed)
-        except TranscodeError as error:
-            violations.extend(error.violations)
-    if violations:
-        raise ApiError.invalid(violations)
-
-
-def _derive_update_mask(message: Message, data: dict[str, Any]) -> None:
-    """PATCH semantics: without an explicit updateMask, the body's keys are the mask."""
-    fields = message.DESCRIPTOR.fields_by_name
-    mask_field = fields.get("update_mask")
-    if mask_field is None or mask_field.message_type is None:
-        return
-    if mask_field.message_type.full_name != "google.protobuf.FieldMask" or "updateMask" in data:
-        return
-    lookup = fields_by_json_name(message.DESCRIPTOR)
-    paths = sorted(
-        lookup[key].name
-        for key in data
-        if key in lookup and lookup[key].name not in {"update_mask", "version"}
-    )
-    message.update_mask.paths.extend(paths)  # type: ignore[attr-defined]
-
-
-def _entity_tag_version(value: bytes) -> int | None:
-    """`"3"`, `W/"3"` or `3` -> 3."""
-    text = value.decode("latin-1").strip().removeprefix("W/").strip('"')
-    return int(text) if text.isdigit() else None
-
-
-def _apply_preconditions(message: Message, request: Request) -> None:
-    """If-Match is the resource version the client saw: it fills an unset `version` field."""
-    raw = request.headers.get(b"if-match")
-    field = message.DESCRIPTOR.fields_by_name.get("version")
-    if raw is None or field is None or field.message_type is not None:
-        return
-    version = _entity_tag_version(raw)
-    if version is None:
-        raise ApiError.invalid([FieldViolation("If-Match", 'must be an ETag such as "3"')])
-    target: Any = message
-    if not target.version:
-        target.version = version
-
-
-def _refresh_token_from_cookie(message: Message, request: Request) -> None:
-    """Browser refresh: an empty refresh_token field is taken from the HttpOnly cookie."""
-    if "refresh_token" not in message.DESCRIPTOR.fields_by_name:
-        return
-    target: Any = message
-    cookies = request.credentials.cookies if request.credentials else {}
-    if not target.refresh_token and cookies.get(REFRESH_COOKIE):
-        target.refresh_token = cookies[REFRESH_COOKIE]
-
-
-def _etag_matches(header: bytes | None, etag: bytes) -> bool:
-    if not header:
-        return False
-    if header.strip() == b"*":
-        return True
-    candidates = {tag.strip().removeprefix(b"W/") for tag in header.split(b",")}
-    return etag in candidates
+def route_class(route: Route) -> str:
+    """Rate-limit class: the RPC's option, else auth routes, reads and writes."""
+    if route.options.rate_limit_class:
+        return route.options.rate_limit_class
+    if route.template.startswith("/api/v1/auth/"):
+        return "auth"
+    return "read" if route.http_method == "GET" else "write"
 
 
 class GatewayApp:
     """ASGI callable; build with `create_app(settings)`."""
 
-    def __init__(self, settings: Settings, table: RouteTable, backends: Backends) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        table: RouteTable,
+        backends: Backends,
+        *,
+        edge: EdgeSettings | None = None,
+        redis: Any | None = None,
+        verifier: TokenVerifier | None = None,
+    ) -> None:
         self.settings = settings
         self.table = table
         self.backends = backends
-        self.max_body_bytes = 1024 * 1024
+        self.edge = edge or load_edge_settings()
+        self._redis = redis
+        self._verifier = verifier
+        self.limiter: Limiter = RedisLimiter(redis) if redis is not None else MemoryLimiter()
+        self.idempotency: IdempotencyStore = (
+            RedisIdempotencyStore(redis, self.edge.idempotency_ttl_seconds)
+            if redis is not None
+            else MemoryIdempotencyStore(self.edge.idempotency_ttl_seconds)
+        )
+        self._security_headers = security_headers(self.edge)
+        self._deprecations: dict[tuple[str, str], Deprecation] = DEPRECATED_BINDINGS
+        self._openapi: bytes | None = None
+        self.docs = DocsAssets()
         self._special: dict[str, Callable[[Request], Awaitable[Response]]] = {
             "/healthz": self._healthz,
             "/readyz": self._readyz,
             "/metrics": self._metrics,
+            "/api/v1/openapi.json": self._openapi_document,
+            "/docs": self._docs_page,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -228,26 +126,38 @@ class GatewayApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.backends.close()
+                if self._redis is not None:
+                    await self._redis.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    # ------------------------------------------------------------------------------------ HTTP
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         token = request_id_var.set(request.request_id)
         started = time.perf_counter()
         route_label = "unmatched"
+        origin = allowed_origin(request, self.edge)
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
-            special = self._special.get(request.path)
-            if special is not None and request.method in {"GET", "HEAD"}:
+            if request.method == "OPTIONS":
+                response = self._preflight(request, origin)
+            elif (
+                special := self._special.get(request.path)
+            ) is not None and request.method == "GET":
                 route_label = request.path
                 response = await special(request)
+            elif request.path.startswith(DocsAssets.PREFIX) and request.method == "GET":
+                route_label = "docs-assets"
+                response = self.docs.asset(request.path)
             else:
                 route, variables, path_known = self.table.match(request.method, request.path)
                 if route is None:
                     response = self._not_found(request, path_known)
                 else:
                     route_label = route.name
-                    response = await self._call(route, variables, request, receive)
+                    response, extra_headers = await self._route(route, variables, request, receive)
         except ApiError as error:
             response = self._error(error, request)
         except Exception:
@@ -255,84 +165,141 @@ class GatewayApp:
             response = self._error(ApiError(500, "INTERNAL", "Internal error"), request)
         finally:
             request_id_var.reset(token)
+        maybe_gzip(response, request, self.edge.gzip_min_bytes)
         headers = [
             (b"content-type", response.content_type),
             (b"x-request-id", request.request_id.encode()),
+            *self._security_headers,
+            *extra_headers,
             *response.headers,
         ]
+        if origin is not None:
+            headers += cors_headers(origin)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
         HTTP_REQUESTS.labels(route_label, request.method, str(response.status)).inc()
         HTTP_LATENCY.labels(route_label, request.method).observe(time.perf_counter() - started)
 
-    def _meta(self, request: Request) -> dict[str, Any]:
-        return {"requestId": request.request_id}
+    def _preflight(self, request: Request, origin: bytes | None) -> Response:
+        if request.headers.get(b"origin") is None:
+            return Response(204, b"", [(b"allow", b"GET, POST, PUT, PATCH, DELETE, OPTIONS")])
+        if origin is None:
+            raise ApiError(403, "CORS_ORIGIN_NOT_ALLOWED", "This origin may not call the API")
+        return Response(204, b"", preflight_headers(origin))
 
-    def _error(self, error: ApiError, request: Request) -> Response:
-        headers = list(error.headers)
-        if error.status == 401:
-            had_token = request.credentials is not None and request.credentials.authorization
-            headers.append((b"www-authenticate", www_authenticate(error.code, bool(had_token))))
-        return Response(error.status, error_body(error, self._meta(request)), headers)
+    def _identify(self, request: Request) -> None:
+        """Credentials, and who the request counts against for limits and idempotency."""
+        request.credentials = credentials(request.method, request.headers)
+        if self._verifier is None or not request.authenticated:
+            return
+        token = (request.credentials.authorization or "").partition(" ")[2]
+        try:
+            claims = self._verifier.verify(token.strip())
+        except Unauthenticated:
+            return  # the service refuses it with the precise reason; limits stay per IP
+        request.user_id = str(claims.user_id)
+        request.caller_key = f"user:{claims.user_id}"
 
-    def _not_found(self, request: Request, path_known: bool) -> Response:
-        if path_known:
-            return self._error(
-                ApiError(
-                    405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"
-                ),
-                request,
-            )
-        return self._error(
-            ApiError(404, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.path}"),
-            request,
-        )
-
-    async def _build_request(
+    async def _route(
         self, route: Route, variables: dict[str, str], request: Request, receive: Receive
-    ) -> Message:
-        message = route.request_class()
-        bound: set[str] = set()
-        violations: list[FieldViolation] = []
-        for variable in route.variables:
-            try:
-                _set_path_field(
-                    message, variable.field_path, variables[variable.group], variable.json_name
+    ) -> tuple[Response, list[tuple[bytes, bytes]]]:
+        self._identify(request)
+        headers: list[tuple[bytes, bytes]] = []
+        if self.edge.rate_limit_enabled:
+            decision = await self._limit(route, request)
+            headers += decision.headers()
+            if not decision.allowed:
+                RATE_LIMITED.labels(route_class(route)).inc()
+                raise ApiError(
+                    429,
+                    "RATE_LIMITED",
+                    f"Too many requests; retry in {max(1, round(decision.retry_after_seconds))} s",
+                    headers=headers,
                 )
-            except TranscodeError as error:
-                violations.extend(error.violations)
-            bound.add(variable.field_path[0])
+        deprecation = route_deprecation(route, self._deprecations)
+        if deprecation is not None:
+            headers += deprecation.headers()
+        raw = b""
+        body: Any = None
         if route.body:
-            raw = await _read_body(receive, self.max_body_bytes)
-            if raw.strip():
-                content_type = request.headers.get(b"content-type", b"application/json")
-                if not content_type.lower().startswith(b"application/json"):
-                    raise ApiError(
-                        415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"
-                    )
-                try:
-                    data = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    raise ApiError(
-                        400, "MALFORMED_REQUEST", f"Malformed JSON body: {exc}"
-                    ) from None
-                if route.body == "*":
-                    if not isinstance(data, dict):
-                        raise ApiError(400, "MALFORMED_REQUEST", "The JSON body must be an object")
-                    merge_json(message, data, violations=violations, skip=bound)
-                    bound.update(f.name for f in message.DESCRIPTOR.fields)
-                    _derive_update_mask(message, data)
-                else:
-                    merge_json(message, {route.body: data}, violations=violations)
-                    bound.add(route.body)
-        if violations:
-            raise ApiError.invalid(violations)
-        if request.query:
-            _apply_query(message, request.query, bound)
-        _apply_preconditions(message, request)
-        if route.options.session == "issue":
-            _refresh_token_from_cookie(message, request)
-        return message
+            raw = await read_body(
+                receive, limit=self.edge.max_body_bytes, timeout=self.edge.body_timeout_seconds
+            )
+            body = self._parse_json(raw, request)
+        key = request.headers.get(b"idempotency-key")
+        if key is None or request.method != "POST":
+            return await self._call(route, variables, request, body), headers
+        return await self._idempotent(route, variables, request, body, raw=raw, key=key), headers
+
+    async def _limit(self, route: Route, request: Request) -> Decision:
+        kind = route_class(route)
+        rate = self.edge.rate_limits.get(kind) or self.edge.rate_limits["read"]
+        return await self.limiter.hit(f"{kind}:{request.caller_key}", rate)
+
+    def _parse_json(self, raw: bytes, request: Request) -> Any:
+        if not raw.strip():
+            return None
+        content_type = request.headers.get(b"content-type", b"application/json")
+        if not content_type.lower().startswith(b"application/json"):
+            raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json")
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "MALFORMED_REQUEST", f"Malformed JSON body: {exc}") from None
+        if json_depth(data, self.edge.max_json_depth):
+            raise ApiError(
+                400,
+                "MALFORMED_REQUEST",
+                f"The JSON body nests deeper than {self.edge.max_json_depth} levels",
+            )
+        return data
+
+    async def _idempotent(
+        self,
+        route: Route,
+        variables: dict[str, str],
+        request: Request,
+        body: Any,
+        *,
+        raw: bytes,
+        key: bytes,
+    ) -> Response:
+        if not 0 < len(key) <= _MAX_IDEMPOTENCY_KEY:
+            raise ApiError(400, "VALIDATION_FAILED", "Idempotency-Key must be 1 to 255 characters")
+        scoped = f"{request.caller_key}:{key.decode('latin-1')}"
+        print_ = fingerprint(request.method, request.path, raw)
+        claim = await self.idempotency.claim(scoped, print_)
+        if claim.replay is not None:
+            answer = claim.replay
+            return Response(
+                answer.status, answer.body, [*answer.headers, (b"idempotent-replayed", b"true")]
+            )
+        if claim.conflict == "different_request":
+            raise ApiError(
+                409, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for another request"
+            )
+        if claim.conflict == "in_progress":
+            raise ApiError(
+                409,
+                "IDEMPOTENCY_KEY_REUSED",
+                "A request with this Idempotency-Key is still in progress",
+            )
+        try:
+            response = await self._call(route, variables, request, body)
+        except ApiError as error:
+            if error.status >= 500 or error.status == 429:
+                await self.idempotency.release(scoped)
+            else:
+                failed = self._error(error, request)
+                await self.idempotency.complete(
+                    scoped, print_, StoredAnswer(failed.status, failed.body, [])
+                )
+            raise
+        kept = [(k, v) for k, v in response.headers if k in {b"etag", b"location"}]
+        await self.idempotency.complete(
+            scoped, print_, StoredAnswer(response.status, response.body, kept)
+        )
+        return response
 
     def _metadata(self, request: Request) -> list[tuple[str, str]]:
         metadata = [("x-request-id", request.request_id)]
@@ -347,10 +314,9 @@ class GatewayApp:
         return metadata
 
     async def _call(
-        self, route: Route, variables: dict[str, str], request: Request, receive: Receive
+        self, route: Route, variables: dict[str, str], request: Request, body: Any
     ) -> Response:
-        request.credentials = credentials(request.method, request.headers)
-        message = await self._build_request(route, variables, request, receive)
+        message = build_message(route, variables, request, body)
         rpc = self.backends.unary(
             route.backend,
             route.grpc_path,
@@ -367,60 +333,63 @@ class GatewayApp:
             raise error_from_rpc(error, route.backend) from None
         return self._success(route, reply, request)
 
-    def _response_headers(
-        self, route: Route, data: Any, request: Request
-    ) -> list[tuple[bytes, bytes]]:
+    def _success(self, route: Route, reply: Message, request: Request) -> Response:
+        meta: dict[str, Any] = {"requestId": request.request_id}
+        data = _render_data(route, reply, meta)
         headers: list[tuple[bytes, bytes]] = []
-        if request.credentials is not None and request.credentials.authorization:
+        if request.authenticated:
             headers.append((b"cache-control", b"no-store"))
+        elif route.options.public and route.http_method == "GET":
+            headers.append(
+                (b"cache-control", f"public, max-age={self.edge.public_max_age_seconds}".encode())
+            )
+        etag = None
         if isinstance(data, dict) and isinstance(data.get("version"), int):
-            headers.append((b"etag", f'"{data["version"]}"'.encode()))
+            etag = f'"{data["version"]}"'.encode()
+            headers.append((b"etag", etag))
         if route.options.session == "issue" and isinstance(data, dict):
             headers += issue_cookies(data, secure=self.settings.cookie_secure)
         elif route.options.session == "clear":
             headers += clear_cookies(secure=self.settings.cookie_secure)
-        return headers
-
-    def _success(self, route: Route, reply: Message, request: Request) -> Response:
-        meta = self._meta(request)
-        if route.data_field is not None:
-            field = route.data_field
-            value = getattr(reply, field.name)
-            render = renderer_for(field.message_type) if field.message_type is not None else None
-            if field.is_repeated:
-                data: Any = [render(v) for v in value] if render else list(value)
-            elif render is not None:
-                data = render(value) if reply.HasField(field.name) else None
-            else:
-                data = value
-            if route.pagination_field is not None:
-                meta["pagination"] = renderer_for(route.pagination_field.message_type)(
-                    getattr(reply, route.pagination_field.name)
-                )
-            if route.meta_fields:
-                rendered = renderer_for(reply.DESCRIPTOR)(reply)
-                for extra in route.meta_fields:
-                    meta[extra.json_name] = rendered[extra.json_name]
-        elif reply.DESCRIPTOR.fields:
-            data = renderer_for(reply.DESCRIPTOR)(reply)
-        else:
-            data = None
-        headers = self._response_headers(route, data, request)
-        if request.method == "GET" and route.success_status == 200:
-            etag = next((value for key, value in headers if key == b"etag"), None)
-            if etag is not None and _etag_matches(request.headers.get(b"if-none-match"), etag):
-                return Response(304, b"", headers)
+        if (
+            etag is not None
+            and request.method == "GET"
+            and etag_matches(request.headers.get(b"if-none-match"), etag)
+        ):
+            return Response(304, b"", headers)
         return Response(route.success_status, success_body(data, meta), headers)
 
+    # ------------------------------------------------------------------------------ answers
+
+    def _error(self, error: ApiError, request: Request) -> Response:
+        headers = list(error.headers)
+        if error.status == 401:
+            headers.append(
+                (b"www-authenticate", www_authenticate(error.code, request.authenticated))
+            )
+        return Response(error.status, error_body(error, {"requestId": request.request_id}), headers)
+
+    def _not_found(self, request: Request, path_known: bool) -> Response:
+        if path_known:
+            return self._error(
+                ApiError(
+                    405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"
+                ),
+                request,
+            )
+        return self._error(
+            ApiError(404, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.path}"),
+            request,
+        )
+
     async def _healthz(self, request: Request) -> Response:
-        return Response(200, success_body({"status": "alive"}, self._meta(request)))
+        return Response(200, success_body({"status": "alive"}, {"requestId": request.request_id}))
 
     async def _readyz(self, request: Request) -> Response:
         backends = await self.backends.health()
+        meta = {"requestId": request.request_id}
         if all(backends.values()):
-            return Response(
-                200, success_body({"status": "ready", "backends": backends}, self._meta(request))
-            )
+            return Response(200, success_body({"status": "ready", "backends": backends}, meta))
         down = ", ".join(name for name, ok in backends.items() if not ok)
         error = ApiError(
             503,
@@ -433,13 +402,58 @@ class GatewayApp:
     async def _metrics(self, request: Request) -> Response:
         return Response(200, generate_latest(), content_type=CONTENT_TYPE_LATEST.encode())
 
+    async def _openapi_document(self, request: Request) -> Response:
+        if self._openapi is None:
+            self._openapi = orjson.dumps(build_openapi(self.table.routes, self._deprecations))
+        return Response(200, self._openapi, [(b"cache-control", b"public, max-age=60")])
 
-def create_app(settings: Settings) -> GatewayApp:
+    async def _docs_page(self, request: Request) -> Response:
+        return self.docs.page()
+
+
+def _render_data(route: Route, reply: Message, meta: dict[str, Any]) -> Any:
+    """The envelope's `data` per the rule's response_body; pagination and extras go to `meta`."""
+    if route.data_field is None:
+        return renderer_for(reply.DESCRIPTOR)(reply) if reply.DESCRIPTOR.fields else None
+    field = route.data_field
+    value = getattr(reply, field.name)
+    render = renderer_for(field.message_type) if field.message_type is not None else None
+    if field.is_repeated:
+        data: Any = [render(v) for v in value] if render else list(value)
+    elif render is not None:
+        data = render(value) if reply.HasField(field.name) else None
+    else:
+        data = value
+    if route.pagination_field is not None:
+        meta["pagination"] = renderer_for(route.pagination_field.message_type)(
+            getattr(reply, route.pagination_field.name)
+        )
+    if route.meta_fields:
+        rendered = renderer_for(reply.DESCRIPTOR)(reply)
+        for extra in route.meta_fields:
+            meta[extra.json_name] = rendered[extra.json_name]
+    return data
+
+
+def create_app(settings: Settings, *, edge: EdgeSettings | None = None) -> GatewayApp:
     """Build the gateway from every service descriptor found in the generated package."""
     routes = [
         route
         for service in import_service_modules(unpuzzle)
         for route in routes_for_service(service)
     ]
-    backends = Backends(settings, [name for name in SERVICE_NAMES])
-    return GatewayApp(settings, RouteTable(routes), backends)
+    redis = None
+    if settings.redis_url:
+        import redis.asyncio as redis_asyncio
+
+        redis = redis_asyncio.Redis.from_url(settings.redis_url, socket_timeout=0.5)
+    verifier = None
+    keys_file = Path(settings.public_keys_file)
+    if keys_file.exists():
+        verifier = TokenVerifier(
+            load_public_keys(keys_file), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    backends = Backends(settings, list(SERVICE_NAMES))
+    return GatewayApp(
+        settings, RouteTable(routes), backends, edge=edge, redis=redis, verifier=verifier
+    )
