@@ -157,7 +157,7 @@ class GatewayApp:
                     response = self._not_found(request, path_known)
                 else:
                     route_label = route.name
-                    response, extra_headers = await self._route(route, variables, request, receive)
+                    response = await self._route(route, variables, request, receive, extra_headers)
         except ApiError as error:
             response = self._error(error, request)
         except Exception:
@@ -185,7 +185,7 @@ class GatewayApp:
             return Response(204, b"", [(b"allow", b"GET, POST, PUT, PATCH, DELETE, OPTIONS")])
         if origin is None:
             raise ApiError(403, "CORS_ORIGIN_NOT_ALLOWED", "This origin may not call the API")
-        return Response(204, b"", preflight_headers(origin))
+        return Response(204, b"", preflight_headers())
 
     def _identify(self, request: Request) -> None:
         """Credentials, and who the request counts against for limits and idempotency."""
@@ -201,10 +201,15 @@ class GatewayApp:
         request.caller_key = f"user:{claims.user_id}"
 
     async def _route(
-        self, route: Route, variables: dict[str, str], request: Request, receive: Receive
-    ) -> tuple[Response, list[tuple[bytes, bytes]]]:
+        self,
+        route: Route,
+        variables: dict[str, str],
+        request: Request,
+        receive: Receive,
+        headers: list[tuple[bytes, bytes]],
+    ) -> Response:
+        """Limits, body, idempotency and the call; `headers` collects what every answer carries."""
         self._identify(request)
-        headers: list[tuple[bytes, bytes]] = []
         if self.edge.rate_limit_enabled:
             decision = await self._limit(route, request)
             headers += decision.headers()
@@ -214,7 +219,6 @@ class GatewayApp:
                     429,
                     "RATE_LIMITED",
                     f"Too many requests; retry in {max(1, round(decision.retry_after_seconds))} s",
-                    headers=headers,
                 )
         deprecation = route_deprecation(route, self._deprecations)
         if deprecation is not None:
@@ -228,8 +232,8 @@ class GatewayApp:
             body = self._parse_json(raw, request)
         key = request.headers.get(b"idempotency-key")
         if key is None or request.method != "POST":
-            return await self._call(route, variables, request, body), headers
-        return await self._idempotent(route, variables, request, body, raw=raw, key=key), headers
+            return await self._call(route, variables, request, body)
+        return await self._idempotent(route, variables, request, body, raw=raw, key=key)
 
     async def _limit(self, route: Route, request: Request) -> Decision:
         kind = route_class(route)

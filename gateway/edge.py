@@ -49,10 +49,9 @@ def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def preflight_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
-    """Answer to an allowed CORS preflight."""
+def preflight_headers() -> list[tuple[bytes, bytes]]:
+    """What an allowed CORS preflight adds to the common CORS headers."""
     return [
-        *cors_headers(origin),
         (b"access-control-allow-methods", ALLOWED_METHODS),
         (b"access-control-allow-headers", ALLOWED_HEADERS),
         (b"access-control-max-age", b"600"),

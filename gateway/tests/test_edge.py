@@ -25,7 +25,7 @@ async def _client(settings: Settings, edge: EdgeSettings) -> tuple[httpx.AsyncCl
 
 async def _close(client: httpx.AsyncClient, app) -> None:
     await client.aclose()
-    await app.backends.close()  # type: ignore[attr-defined]
+    await app.backends.close()
 
 
 async def test_security_headers_on_every_answer(gateway):
