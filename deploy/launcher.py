@@ -28,6 +28,7 @@ from kernel.settings import SERVICE_NAMES, Settings, load_settings
 STOP_TIMEOUT_SECONDS = 4.5
 READY_TIMEOUT_SECONDS = 90.0
 MAX_RESTARTS = 5
+REPLICA_PORT_STEP = 100
 _PR_SET_PDEATHSIG = 1
 
 
@@ -113,20 +114,45 @@ class Launcher:
                 raise SystemExit(f"migrations of the {name} service failed")
         print("  migrations applied:", ", ".join(SERVICE_NAMES))
 
+    def replica_ports(self, name: str) -> list[tuple[int, int]]:
+        """(gRPC, metrics) ports of each replica: the configured ones, then +100 per replica."""
+        count = max(1, int(os.environ.get(f"{name.upper()}_REPLICAS", "1")))
+        grpc_port = self.settings.grpc_ports[name]
+        metrics_port = self.settings.metrics_ports[name]
+        return [
+            (grpc_port + REPLICA_PORT_STEP * i, metrics_port + REPLICA_PORT_STEP * i)
+            for i in range(count)
+        ]
+
     def start_components(self) -> None:
-        """Start the three services and the gateway."""
+        """Start the services (N replicas each with <NAME>_REPLICAS) and the gateway."""
         env = self._child_env()
+        gateway_env = dict(env)
         for name in SERVICE_NAMES:
-            self.children.append(
-                Child(
-                    name,
-                    [sys.executable, "-m", f"services.{name}"],
-                    env,
-                    self.log_dir / f"{name}.log",
+            replicas = self.replica_ports(name)
+            for index, (grpc_port, metrics_port) in enumerate(replicas, start=1):
+                replica_env = {
+                    **env,
+                    f"{name.upper()}_PORT": str(grpc_port),
+                    f"{name.upper()}_METRICS_PORT": str(metrics_port),
+                    "UNPUZZLE_REPLICA": str(index),
+                }
+                label = name if len(replicas) == 1 else f"{name}-{index}"
+                command = [sys.executable, "-m", f"services.{name}"]
+                self.children.append(
+                    Child(label, command, replica_env, self.log_dir / f"{label}.log")
                 )
-            )
+            if len(replicas) > 1 and not os.environ.get(f"{name.upper()}_SERVICE_ADDR"):
+                # The gateway's channel balances round-robin over every listed replica.
+                addresses = ",".join(f"{self.settings.listen_host}:{port}" for port, _ in replicas)
+                gateway_env[f"{name.upper()}_SERVICE_ADDR"] = f"ipv4:{addresses}"
         self.children.append(
-            Child("gateway", [sys.executable, "-m", "gateway"], env, self.log_dir / "gateway.log")
+            Child(
+                "gateway",
+                [sys.executable, "-m", "gateway"],
+                gateway_env,
+                self.log_dir / "gateway.log",
+            )
         )
         for child in self.children:
             child.start()
@@ -187,9 +213,10 @@ class Launcher:
             f"  gateway    http://{s.gateway_host}:{s.gateway_port}"
             "  (REST /api/v1, /readyz, /metrics)\n"
             + "".join(
-                f"  {name:<10} grpc {s.listen_host}:{s.grpc_ports[name]}"
-                f"  metrics http://{s.listen_host}:{s.metrics_ports[name]}/metrics\n"
+                f"  {name:<10} grpc {s.listen_host}:{grpc_port}"
+                f"  metrics http://{s.listen_host}:{metrics_port}/metrics\n"
                 for name in SERVICE_NAMES
+                for grpc_port, metrics_port in self.replica_ports(name)
             )
             + f"  database   {s.database_url or f'SQLite files in {self.run_dir}'}\n"
             f"  redis      {s.redis_url or 'not configured: in-process caches and limits'}\n"

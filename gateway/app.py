@@ -457,7 +457,8 @@ def create_app(settings: Settings, *, edge: EdgeSettings | None = None) -> Gatew
         verifier = TokenVerifier(
             load_public_keys(keys_file), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-    backends = Backends(settings, list(SERVICE_NAMES))
+    reads = sorted({(r.service.full_name, r.method.name) for r in routes if r.http_method == "GET"})
+    backends = Backends(settings, list(SERVICE_NAMES), reads)
     return GatewayApp(
         settings, RouteTable(routes), backends, edge=edge, redis=redis, verifier=verifier
     )

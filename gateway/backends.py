@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,12 +16,48 @@ from kernel.grpc_options import CLIENT_OPTIONS
 from kernel.settings import Settings
 
 
+def retry_service_config(idempotent_methods: list[tuple[str, str]]) -> str:
+    """gRPC service config retrying idempotent reads on UNAVAILABLE (a replica went away).
+
+    Writes are not retried here: gRPC already retries transparently what never reached a
+    server, and a write that may have run must come back to the client as an error.
+    """
+    if not idempotent_methods:
+        return json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+    return json.dumps(
+        {
+            "loadBalancingConfig": [{"round_robin": {}}],
+            "methodConfig": [
+                {
+                    "name": [
+                        {"service": service, "method": method}
+                        for service, method in idempotent_methods
+                    ],
+                    "retryPolicy": {
+                        "maxAttempts": 4,
+                        "initialBackoff": "0.02s",
+                        "maxBackoff": "0.3s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ],
+        }
+    )
+
+
 class Backends:
     """One channel per service (round-robin over every address its target resolves to)."""
 
-    def __init__(self, settings: Settings, names: list[str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        names: list[str],
+        idempotent_methods: list[tuple[str, str]] | None = None,
+    ) -> None:
         self._settings = settings
         self.names = names
+        self._service_config = retry_service_config(idempotent_methods or [])
         self.channels: dict[str, grpc.aio.Channel] = {}
         self._callables: dict[str, Any] = {}
         self._health_cache: tuple[float, dict[str, bool]] | None = None
@@ -30,7 +67,11 @@ class Backends:
         for name in self.names:
             self.channels[name] = grpc.aio.insecure_channel(
                 self._settings.grpc_target(name),
-                options=CLIENT_OPTIONS,
+                options=[
+                    *CLIENT_OPTIONS,
+                    ("grpc.enable_retries", 1),
+                    ("grpc.service_config", self._service_config),
+                ],
                 interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
             )
 

@@ -1,0 +1,150 @@
+"""Horizontal scale on one machine: two course-service replicas behind the gateway, one killed
+under load, and no idempotent request is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.embedded_nats import free_port
+from tests.e2e.test_launcher import ROOT, RunningSystem, _instructor_headers, _wait_ready
+
+pytestmark = pytest.mark.e2e
+REQUESTS = 400
+CONCURRENCY = 8
+
+
+def _free_pair() -> int:
+    """A port p such that p and p + 100 are both free."""
+    for _ in range(50):
+        port = free_port()
+        if port + 100 < 65535:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port + 100))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture
+def two_course_replicas(tmp_path: Path):
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    ports = {
+        "GATEWAY_PORT": free_port(),
+        "USER_PORT": free_port(),
+        "COURSE_PORT": _free_pair(),
+        "ANALYTICS_PORT": free_port(),
+        "USER_METRICS_PORT": free_port(),
+        "COURSE_METRICS_PORT": _free_pair(),
+        "ANALYTICS_METRICS_PORT": free_port(),
+        "EMBEDDED_NATS_PORT": free_port(),
+    }
+    env.update({key: str(value) for key, value in ports.items()})
+    env.update(
+        {
+            "UNPUZZLE_RUN_DIR": str(tmp_path / "run"),
+            "COURSE_REPLICAS": "2",
+            "RATE_LIMIT_ENABLED": "false",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy.launcher"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    running = RunningSystem(
+        process, f"http://127.0.0.1:{ports['GATEWAY_PORT']}", tmp_path / "run", ports
+    )
+    try:
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _get_course_calls(metrics_port: int) -> float:
+    text = (
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        .read()
+        .decode()
+    )
+    pattern = re.compile(
+        r'unpuzzle_grpc_server_requests_total\{[^}]*method="GetCourse"[^}]*\} ([0-9.e+]+)'
+    )
+    return sum(float(value) for value in pattern.findall(text))
+
+
+async def _load(
+    base_url: str, path: str, headers: dict[str, str], kill: asyncio.Event
+) -> list[int]:
+    statuses: list[int] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(REQUESTS):
+        queue.put_nowait(index)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            index = queue.get_nowait()
+            if index == REQUESTS // 3:
+                kill.set()
+            response = await client.get(path, headers=headers)
+            statuses.append(response.status_code)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+    return statuses
+
+
+def test_killing_one_replica_under_load_loses_no_read(two_course_replicas: RunningSystem):
+    system = two_course_replicas
+    client = httpx.Client(base_url=system.base_url, timeout=10)
+    _wait_ready(system, client)
+    owner = _instructor_headers(system.run_dir / "keys")
+    course = client.post("/api/v1/courses", json={"title": "Replicated"}, headers=owner).json()[
+        "data"
+    ]
+    path = f"/api/v1/courses/{course['id']}"
+    for _ in range(20):  # warm both replicas up
+        assert client.get(path, headers=owner).status_code == 200
+    metrics = system.ports["COURSE_METRICS_PORT"]
+    served = [_get_course_calls(metrics), _get_course_calls(metrics + 100)]
+    assert all(count > 0 for count in served), f"round-robin did not reach both replicas: {served}"
+
+    victim = system.state()["children"]["course-2"]
+    kill = asyncio.Event()
+
+    async def scenario() -> list[int]:
+        async def killer() -> None:
+            await kill.wait()
+            os.kill(victim, signal.SIGKILL)
+
+        killing = asyncio.create_task(killer())
+        statuses = await _load(system.base_url, path, owner, kill)
+        await killing
+        return statuses
+
+    started = time.monotonic()
+    statuses = asyncio.run(scenario())
+    assert len(statuses) == REQUESTS
+    failures = [status for status in statuses if status != 200]
+    assert failures == [], f"{len(failures)} of {REQUESTS} reads failed while a replica died"
+    assert time.monotonic() - started < 60
