@@ -168,6 +168,7 @@ class GatewayApp:
         maybe_gzip(response, request, self.edge.gzip_min_bytes)
         headers = [
             (b"content-type", response.content_type),
+            (b"content-length", str(len(response.body)).encode()),
             (b"x-request-id", request.request_id.encode()),
             *self._security_headers,
             *extra_headers,
