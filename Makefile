@@ -14,7 +14,7 @@ BUF := node_modules/.bin/buf
 CODE := kernel services gateway deploy tests bench
 PYTEST_ARGS ?=
 
-.PHONY: run test proto lint fmt typecheck migrate bench lock clean deps tools
+.PHONY: run test proto lint breaking fmt typecheck migrate bench lock clean deps tools
 
 run: $(GEN_STAMP)
 	$(PY) -m deploy.launcher
@@ -72,6 +72,15 @@ lint: $(GEN_STAMP) $(BUF)
 	$(PY) -m ruff check $(CODE)
 	$(PY) -m ruff format --check $(CODE)
 	cd protos && ../$(BUF) lint
+	$(MAKE) --no-print-directory breaking
+
+# v1 is stable: compare the protos with main's (a no-op on main itself, meaningful on branches).
+breaking: $(THIRD_PARTY)/.copied $(BUF)
+	@if git rev-parse -q --verify main >/dev/null && git cat-file -e main:protos/buf.yaml 2>/dev/null; then \
+		rm -rf .buf-against && mkdir -p .buf-against && git archive main protos | tar -x -C .buf-against && \
+		cp -r $(THIRD_PARTY) .buf-against/protos/ && \
+		cd protos && ../$(BUF) breaking . --against ../.buf-against/protos; \
+	else echo "buf breaking: no protos on main to compare with"; fi
 
 fmt: $(DEPS_STAMP)
 	$(PY) -m ruff format $(CODE)
@@ -89,4 +98,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) $(GEN_DIR) $(THIRD_PARTY) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(GEN_DIR) $(THIRD_PARTY) node_modules .buf-against .pytest_cache .mypy_cache .ruff_cache .coverage
