@@ -330,9 +330,8 @@ def _table(results: list[LoadResult], machine: dict[str, Any]) -> str:
     ]
     for result in results:
         s = result.summary()
-        lines.append(
-            f"| {s['scenario']} | {s['concurrency']} | {s['requests_per_second']} | {s['p50_ms']} | {s['p99_ms']} | {s['errors']} |"
-        )
+        cells = ("scenario", "concurrency", "requests_per_second", "p50_ms", "p99_ms", "errors")
+        lines.append("| " + " | ".join(str(s[cell]) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
