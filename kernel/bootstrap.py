@@ -103,7 +103,7 @@ class Infrastructure:
 
     async def relay_loop(self) -> None:
         """Background job: connect NATS (streams included), then run the relay."""
-        self.nats.start([stream_config(self.name)])
+        self.nats.start([stream_config(self.name, self.settings.nats_stream_replicas)])
         await self.relay.run()
 
     async def revocation_loop(self) -> None:

@@ -292,24 +292,21 @@ class ReplayingSubscriber:
         self,
         nats_client: NatsClient,
         *,
-        stream: StreamConfig,
         subject: str,
         handler: EventHandler,
         lookback: timedelta,
     ) -> None:
         self._nats = nats_client
-        self._stream = stream
         self._subject = subject
         self._handler = handler
         self._lookback = lookback
         self._subscription: object | None = None
 
     async def run(self) -> None:
-        """Subscribe (retrying until the stream exists), then deliver until cancelled."""
+        """Subscribe (retrying until the producer has created its stream), then deliver."""
         await self._nats.wait_ready()
         while self._subscription is None:
             try:
-                await ensure_stream(self._nats.js, self._stream)
                 self._subscription = await self._nats.js.subscribe(
                     self._subject,
                     cb=self._on_message,

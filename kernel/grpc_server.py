@@ -35,6 +35,7 @@ from kernel.validation import validate
 _log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+LIVENESS = "liveness"
 # The servicer context of a grpc.aio handler (grpc-stubs types it as a generic).
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 _Behavior = Callable[[Any, Context], Awaitable[Any]]
@@ -196,6 +197,8 @@ class ServiceRuntime:
         )
         self.bound_port = server.add_insecure_port(f"{self.host}:{self.port}")
         await self._set_serving(False)
+        # Liveness is the process itself: dependencies going away must not restart the pod.
+        await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         await server.start()
         self.server = server
         self._tasks.append(asyncio.create_task(self._watch_readiness(), name="readiness"))

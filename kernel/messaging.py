@@ -23,8 +23,11 @@ def stream_name(service: str) -> str:
     return f"UNPUZZLE_{service.upper()}"
 
 
-def stream_config(service: str) -> StreamConfig:
-    """File-backed stream for `unpuzzle.<service>.>` with a 2-minute de-duplication window."""
+def stream_config(service: str, replicas: int = 1) -> StreamConfig:
+    """File-backed stream for `unpuzzle.<service>.>` with a 2-minute de-duplication window.
+
+    `replicas` is settings.nats_stream_replicas: 3 on a clustered NATS in production.
+    """
     return StreamConfig(
         name=stream_name(service),
         subjects=[f"unpuzzle.{service}.>"],
@@ -33,6 +36,7 @@ def stream_config(service: str) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         max_age=14 * 24 * 3600.0,
+        num_replicas=replicas,
     )
 
 
@@ -49,6 +53,7 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
         sorted(current.subjects or []) != sorted(config.subjects or [])
         or current.duplicate_window != config.duplicate_window
         or current.max_age != config.max_age
+        or (current.num_replicas or 1) != (config.num_replicas or 1)
     ):
         try:
             await js.update_stream(config)

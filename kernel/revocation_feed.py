@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from kernel.auth import ACCESS_TOKEN_TTL_SECONDS, CLOCK_SKEW_SECONDS, RevocationStore
 from kernel.consumers import ConsumedEvent, ReplayingSubscriber
-from kernel.messaging import NatsClient, stream_config
+from kernel.messaging import NatsClient
 from unpuzzle.user.v1 import user_events_pb2
 
 LOOKBACK = timedelta(seconds=ACCESS_TOKEN_TTL_SECONDS + 2 * CLOCK_SKEW_SECONDS)
@@ -50,7 +50,6 @@ class RevocationFeed:
         """The per-process subscription that drives `apply`."""
         return ReplayingSubscriber(
             nats_client,
-            stream=stream_config("user"),
             subject="unpuzzle.user.>",
             handler=self.apply,
             lookback=LOOKBACK,

@@ -97,6 +97,7 @@ class Settings:
     db_pool_timeout_seconds: float = 5.0
     db_statement_timeout_ms: int = 10_000
     db_echo: bool = False
+    nats_stream_replicas: int = 1
     outbox_poll_interval_seconds: float = 1.0
     outbox_batch_size: int = 200
     outbox_retention_hours: float = 72.0
@@ -181,6 +182,7 @@ def load_settings() -> Settings:
         db_pool_timeout_seconds=_env_float("DB_POOL_TIMEOUT_SECONDS", 5.0),
         db_statement_timeout_ms=_env_int("DB_STATEMENT_TIMEOUT_MS", 10_000),
         db_echo=_env_bool("DB_ECHO", False),
+        nats_stream_replicas=_env_int("NATS_STREAM_REPLICAS", 1),
         outbox_poll_interval_seconds=_env_float("OUTBOX_POLL_INTERVAL_SECONDS", 1.0),
         outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", 200),
         outbox_retention_hours=_env_float("OUTBOX_RETENTION_HOURS", 72.0),

@@ -8,6 +8,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from kernel.grpc_server import LIVENESS
 from tests.support import channel_to
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,8 @@ async def test_health_follows_the_readiness_checks(services):
         health = health_pb2_grpc.HealthStub(channel)
         reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
         assert reply.status == NOT_SERVING
+        alive = await health.Check(health_pb2.HealthCheckRequest(service=LIVENESS), timeout=2)
+        assert alive.status == SERVING  # a dependency outage must not get the pod restarted
         runtime.readiness_checks = healthy
         assert await runtime.refresh_readiness() is True
         reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
