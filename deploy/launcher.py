@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.demo_data import SeedError, seed_demo_data
 from deploy.embedded_nats import EmbeddedNats
 from kernel.jwt_keys import ensure_dev_keys
 from kernel.settings import SERVICE_NAMES, Settings, load_settings
@@ -225,6 +226,27 @@ class Launcher:
             flush=True,
         )
 
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was requested."""
+        return self._stop.is_set()
+
+    def seed_demo_data(self) -> None:
+        """A living catalogue on first start (UNPUZZLE_DEMO_DATA=false turns it off)."""
+        if os.environ.get("UNPUZZLE_DEMO_DATA", "true").lower() in {"0", "false", "no"}:
+            return
+        base_url = f"http://{self.settings.gateway_host}:{self.settings.gateway_port}"
+        try:
+            if seed_demo_data(base_url, self.settings.admin_email, self.settings.admin_password):
+                print("  demo data  seeded: categories, 2 instructors, 30 courses, 3 students")
+        except SeedError as error:
+            print(f"  demo data  not seeded: {error}", flush=True)
+        if self.settings.admin_password == "unpuzzle-admin-dev":  # noqa: S105 - the dev default
+            print(
+                f"  admin      {self.settings.admin_email} / {self.settings.admin_password}"
+                "  (development default: production must set UNPUZZLE_ADMIN_EMAIL/PASSWORD)"
+            )
+
     def request_stop(self, *_: object) -> None:
         """Signal handler: begin shutdown."""
         self._stop.set()
@@ -276,7 +298,8 @@ def main() -> None:
         launcher.migrate()
         launcher.start_components()
         launcher.wait_until_ready()
-        if not launcher._stop.is_set():
+        if not launcher.stopping:
+            launcher.seed_demo_data()
             launcher.print_banner()
             launcher.supervise()
     except SystemExit as exc:
