@@ -67,6 +67,10 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     return {service: directory / f"{service}.db" for service in SERVICE_NAMES}
 
 
+# Seeded by migrations and never written by tests: truncating them would lose the RBAC catalogue.
+REFERENCE_TABLES = ("alembic_version", "roles", "permissions", "role_permissions")
+
+
 async def _truncate_all(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
@@ -75,9 +79,9 @@ async def _truncate_all(url: str) -> None:
                 await connection.execute(
                     sa.text(
                         "SELECT tablename FROM pg_tables WHERE schemaname = :schema "
-                        "AND tablename <> 'alembic_version'"
+                        "AND tablename <> ALL(:kept)"
                     ),
-                    {"schema": schema},
+                    {"schema": schema, "kept": list(REFERENCE_TABLES)},
                 )
             ).scalars()
             names = ", ".join(f'"{schema}"."{table}"' for table in tables)
@@ -102,13 +106,17 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def settings(
-    db_backend: str, request: pytest.FixtureRequest, tmp_path: Path, nats_url: str, keys_dir: Path
+    db_backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    isolated_nats_url: str,
+    keys_dir: Path,
 ) -> AsyncIterator[Settings]:
     """Settings for in-process services on empty, migrated databases and the test NATS."""
     base = replace(
         load_settings(),
         run_dir=tmp_path,
-        nats_url=nats_url,
+        nats_url=isolated_nats_url,
         redis_url=None,
         grpc_ports=dict.fromkeys(SERVICE_NAMES, 0),
         shutdown_drain_seconds=0.0,
@@ -126,6 +134,20 @@ async def settings(
     for service, template in templates.items():
         shutil.copy(template, tmp_path / f"{service}.db")
     yield replace(base, database_url=None)
+
+
+@pytest.fixture(scope="session")
+def isolated_nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server (the production binary) owned by this test session.
+
+    Services under test create durable consumers with their production names and replay streams
+    from the start; on a shared, long-lived server those would pick up other runs' events. The
+    configured NATS_URL is exercised by the tests that use `nats_url` with unique stream names.
+    """
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats-isolated"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from gateway.edge import (
     security_headers,
 )
 from gateway.envelope import ApiError, error_body, error_from_rpc, success_body
+from gateway.exports import EXPORT_GRPC_PATH, EXPORT_PATH
 from gateway.http import Receive, Request, Response, Scope, Send, json_depth, read_body
 from gateway.idempotency import (
     IdempotencyStore,
@@ -52,13 +53,16 @@ from kernel.auth import TokenVerifier, load_public_keys
 from kernel.errors import Unauthenticated
 from kernel.logs import request_id_var
 from kernel.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from kernel.redis_client import connect_redis
 from kernel.settings import SERVICE_NAMES, Settings
+from unpuzzle.analytics.v1 import analytics_service_pb2
 
 _log = logging.getLogger(__name__)
 
 # Request headers forwarded to the services as gRPC metadata.
 _FORWARDED_HEADERS = {
-    b"user-agent": "user-agent",
+    # gRPC sends its own user-agent; the browser's travels as x-user-agent (session records).
+    b"user-agent": "x-user-agent",
     b"if-match": "if-match",
     b"idempotency-key": "idempotency-key",
 }
@@ -151,6 +155,9 @@ class GatewayApp:
             elif request.path.startswith(DocsAssets.PREFIX) and request.method == "GET":
                 route_label = "docs-assets"
                 response = self.docs.asset(request.path)
+            elif request.method == "GET" and (export := EXPORT_PATH.match(request.path)):
+                route_label = "ExportCourseAnalytics"
+                response = await self._export(export.group("course_id"), request, extra_headers)
             else:
                 route, variables, path_known = self.table.match(request.method, request.path)
                 if route is None:
@@ -188,9 +195,9 @@ class GatewayApp:
             raise ApiError(403, "CORS_ORIGIN_NOT_ALLOWED", "This origin may not call the API")
         return Response(204, b"", preflight_headers())
 
-    def _identify(self, request: Request) -> None:
+    def _identify(self, request: Request, *, public: bool = False) -> None:
         """Credentials, and who the request counts against for limits and idempotency."""
-        request.credentials = credentials(request.method, request.headers)
+        request.credentials = credentials(request.method, request.headers, public=public)
         if self._verifier is None or not request.authenticated:
             return
         token = (request.credentials.authorization or "").partition(" ")[2]
@@ -210,7 +217,7 @@ class GatewayApp:
         headers: list[tuple[bytes, bytes]],
     ) -> Response:
         """Limits, body, idempotency and the call; `headers` collects what every answer carries."""
-        self._identify(request)
+        self._identify(request, public=route.options.public)
         if self.edge.rate_limit_enabled:
             decision = await self._limit(route, request)
             headers += decision.headers()
@@ -237,9 +244,43 @@ class GatewayApp:
         return await self._idempotent(route, variables, request, body, raw=raw, key=key)
 
     async def _limit(self, route: Route, request: Request) -> Decision:
-        kind = route_class(route)
+        return await self._hit(route_class(route), request)
+
+    async def _hit(self, kind: str, request: Request) -> Decision:
         rate = self.edge.rate_limits.get(kind) or self.edge.rate_limits["read"]
         return await self.limiter.hit(f"{kind}:{request.caller_key}", rate)
+
+    async def _export(
+        self, course_id: str, request: Request, headers: list[tuple[bytes, bytes]]
+    ) -> Response:
+        """The CSV download (see gateway/exports.py)."""
+        self._identify(request)
+        if self.edge.rate_limit_enabled:
+            decision = await self._hit("read", request)
+            headers += decision.headers()
+            if not decision.allowed:
+                raise ApiError(429, "RATE_LIMITED", "Too many requests")
+        rpc = self.backends.unary(
+            "analytics",
+            EXPORT_GRPC_PATH,
+            analytics_service_pb2.ExportCourseAnalyticsRequest.SerializeToString,
+            analytics_service_pb2.ExportCourseAnalyticsResponse.FromString,
+        )
+        try:
+            reply = await rpc(
+                analytics_service_pb2.ExportCourseAnalyticsRequest(course_id=course_id),
+                timeout=self.settings.backend_deadline_seconds,
+                metadata=self._metadata(request),
+            )
+        except grpc.aio.AioRpcError as error:
+            raise error_from_rpc(error, "analytics") from None
+        disposition = f'attachment; filename="{reply.filename}"'.encode()
+        return Response(
+            200,
+            reply.content.encode(),
+            [(b"content-disposition", disposition), (b"cache-control", b"no-store")],
+            content_type=reply.content_type.encode() or b"text/csv; charset=utf-8",
+        )
 
     def _parse_json(self, raw: bytes, request: Request) -> Any:
         if not raw.strip():
@@ -342,6 +383,11 @@ class GatewayApp:
         meta: dict[str, Any] = {"requestId": request.request_id}
         data = _render_data(route, reply, meta)
         headers: list[tuple[bytes, bytes]] = []
+        if route.options.bare:
+            headers.append(
+                (b"cache-control", f"public, max-age={self.edge.public_max_age_seconds}".encode())
+            )
+            return Response(route.success_status, orjson.dumps(data), headers)
         if request.authenticated:
             headers.append((b"cache-control", b"no-store"))
         elif route.options.public and route.http_method == "GET":
@@ -449,9 +495,7 @@ def create_app(settings: Settings, *, edge: EdgeSettings | None = None) -> Gatew
     ]
     redis = None
     if settings.redis_url:
-        import redis.asyncio as redis_asyncio
-
-        redis = redis_asyncio.Redis.from_url(settings.redis_url, socket_timeout=0.5)
+        redis = connect_redis(settings.redis_url, timeout_seconds=0.5)
     verifier = None
     keys_file = Path(settings.public_keys_file)
     if keys_file.exists():

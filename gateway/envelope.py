@@ -124,7 +124,18 @@ def error_from_rpc(error: grpc.aio.AioRpcError, backend: str) -> ApiError:
         }.get(status, "Internal error")
     if status == 500:
         message, reason = "Internal error", "INTERNAL"
-    return ApiError(status, reason, message, details)
+    return ApiError(status, reason, message, details, _retry_after(status, details))
+
+
+def _retry_after(status: int, details: list[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """`Retry-After` for a service's 429, from its ErrorInfo metadata `retryAfterSeconds`."""
+    if status != 429:
+        return []
+    for detail in details:
+        seconds = detail.get("metadata", {}).get("retryAfterSeconds", "")
+        if seconds.isdigit():
+            return [(b"retry-after", str(max(1, int(seconds))).encode())]
+    return []
 
 
 def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:

@@ -19,6 +19,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
 from gateway.config import Deprecation
+from gateway.exports import EXPORT_TEMPLATE, export_operation
 from gateway.routes import Route
 from gateway.transcoding import enum_words
 from unpuzzle.common.v1 import options_pb2
@@ -386,7 +387,13 @@ def build_openapi(
                 str(route.success_status): {
                     "description": "Success",
                     "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-                    "content": {"application/json": {"schema": _envelope(data_schema, meta)}},
+                    "content": {
+                        "application/json": {
+                            "schema": data_schema
+                            if route.options.bare
+                            else _envelope(data_schema, meta)
+                        }
+                    },
                 },
                 **{
                     status: {"$ref": f"#/components/responses/Error{status}"}
@@ -410,6 +417,7 @@ def build_openapi(
         if (route.http_method, route.template) in deprecations or route.options.deprecated:
             operation["deprecated"] = True
         paths.setdefault(_openapi_path(route.template), {})[route.http_method.lower()] = operation
+    paths[EXPORT_TEMPLATE] = {"get": export_operation()}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -20,6 +20,7 @@ REFRESH_COOKIE = "unpuzzle_refresh"
 CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
+# Used when an answer does not say how long its refresh token lives (`refreshExpiresIn`).
 REFRESH_COOKIE_MAX_AGE = 30 * 24 * 3600
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -43,8 +44,13 @@ class Credentials:
     cookies: dict[str, str]
 
 
-def credentials(method: str, headers: dict[bytes, bytes]) -> Credentials:
-    """Bearer header first; else the access cookie, with the CSRF check for unsafe methods."""
+def credentials(method: str, headers: dict[bytes, bytes], *, public: bool = False) -> Credentials:
+    """Bearer header first; else the access cookie, with the CSRF check for unsafe methods.
+
+    On public routes (sign-up, sign-in, refresh, password reset) a cookie without a matching
+    CSRF token is ignored instead of refused: a stale session must not lock a browser out of
+    signing in, and those routes act in no signed-in caller's name.
+    """
     cookies = parse_cookies(headers.get(b"cookie", b""))
     header = headers.get(b"authorization")
     if header:
@@ -56,6 +62,8 @@ def credentials(method: str, headers: dict[bytes, bytes]) -> Credentials:
         sent = headers.get(CSRF_HEADER, b"").decode("latin-1")
         expected = cookies.get(CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(sent, expected):
+            if public:
+                return Credentials(None, from_cookie=False, cookies=cookies)
             raise ApiError(
                 403,
                 "CSRF_TOKEN_MISMATCH",
@@ -81,6 +89,7 @@ def issue_cookies(data: dict[str, Any], *, secure: bool) -> list[tuple[bytes, by
     if not isinstance(access, str) or not access:
         return []
     expires_in = int(data.get("expiresIn") or 900)
+    refresh_max_age = int(data.get("refreshExpiresIn") or REFRESH_COOKIE_MAX_AGE)
     headers = [
         (
             b"set-cookie",
@@ -93,7 +102,7 @@ def issue_cookies(data: dict[str, Any], *, secure: bool) -> list[tuple[bytes, by
             _cookie(
                 CSRF_COOKIE,
                 secrets.token_urlsafe(32),
-                max_age=REFRESH_COOKIE_MAX_AGE,
+                max_age=refresh_max_age,
                 path="/",
                 http_only=False,
                 secure=secure,
@@ -108,7 +117,7 @@ def issue_cookies(data: dict[str, Any], *, secure: bool) -> list[tuple[bytes, by
                 _cookie(
                     REFRESH_COOKIE,
                     refresh,
-                    max_age=REFRESH_COOKIE_MAX_AGE,
+                    max_age=refresh_max_age,
                     path=REFRESH_COOKIE_PATH,
                     http_only=True,
                     secure=secure,

@@ -28,6 +28,7 @@ from kernel.messaging import NatsClient, stream_config
 from kernel.metrics import start_metrics_endpoint
 from kernel.migrations import upgrade_to_head
 from kernel.outbox import EventMapper, OutboxWriter
+from kernel.redis_client import connect_redis
 from kernel.relay import OutboxRelay
 from kernel.revocation_feed import RevocationFeed
 from kernel.settings import SERVICE_SCHEMAS, Settings, load_settings
@@ -76,9 +77,7 @@ class Infrastructure:
         redis = None
         revocations: RevocationStore = MemoryRevocationStore()
         if settings.redis_url:
-            import redis.asyncio as redis_asyncio
-
-            redis = redis_asyncio.Redis.from_url(settings.redis_url, socket_timeout=1.0)
+            redis = connect_redis(settings.redis_url, timeout_seconds=1.0)
             revocations = RedisRevocationStore(redis)
         verifier = TokenVerifier(
             load_public_keys(settings.public_keys_file),

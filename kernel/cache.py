@@ -43,12 +43,15 @@ from kernel.messaging import NatsClient
 _log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
+T = TypeVar("T")
 Loader = Callable[[], Awaitable[M | None]]
 
 INVALIDATION_SUBJECT = "unpuzzle.cache.invalidate"
 # Redis key versions must outlive every entry stamped with them.
 _VERSION_TTL_SECONDS = 24 * 3600
 _MAX_PLAIN_KEY = 120
+# What a failing or hung Redis raises; the cache then answers from L1 and the loader.
+_REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 # L2 value header: key version, namespace epoch, found flag.
 _HEADER = struct.Struct(">QQB")
 
@@ -62,7 +65,7 @@ CACHE_LOADS = Counter(
 )
 CACHE_INVALIDATIONS = Counter(
     "unpuzzle_cache_invalidations_total",
-    "Invalidations applied, by origin (local write or remote process).",
+    "Invalidations applied, by origin (local write, remote process, NATS reconnect).",
     ["namespace", "origin"],
 )
 
@@ -247,9 +250,11 @@ class TwoLevelCache:
         nats: NatsClient | None,
         l1_max_entries: int = 10_000,
         key_prefix: str = "unpuzzle:cache",
+        redis_timeout_seconds: float = 0.25,
         redis_retry_seconds: float = 5.0,
     ) -> None:
         self._redis = redis
+        self._timeout = redis_timeout_seconds
         self._nats = nats
         self._l1 = _Lru(l1_max_entries)
         self._prefix = key_prefix
@@ -310,6 +315,10 @@ class TwoLevelCache:
     def _epoch_key(self, namespace: CacheNamespace[Any]) -> str:
         return f"{self._prefix}:{namespace.name}:epoch"
 
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """A Redis call that may take at most the L2 timeout (a hung Redis must not stall)."""
+        return await asyncio.wait_for(call, self._timeout)
+
     def _redis_usable(self) -> Redis | None:
         if self._redis is None or time.monotonic() < self._redis_down_until:
             return None
@@ -331,10 +340,10 @@ class TwoLevelCache:
         data_key, version_key, epoch_key = self._keys(namespace, key)
         try:
             if namespace.name in self._dirty:
-                await redis.incr(epoch_key)
+                await self._bounded(redis.incr(epoch_key))
                 self._dirty.discard(namespace.name)
-            raw, version, epoch = await redis.mget(data_key, version_key, epoch_key)
-        except (RedisError, OSError) as error:
+            raw, version, epoch = await self._bounded(redis.mget(data_key, version_key, epoch_key))
+        except _REDIS_FAILURES as error:
             self._redis_failed(namespace, error)
             return _MISS, None
         stamp = _Stamp(int(version or 0), int(epoch or 0))
@@ -356,8 +365,8 @@ class TwoLevelCache:
         header = _HEADER.pack(stamp.key_version, stamp.epoch, payload is not None)
         ttl = namespace.ttl if payload is not None else namespace.negative_ttl
         try:
-            await redis.set(data_key, header + (payload or b""), px=int(ttl * 1000))
-        except (RedisError, OSError) as error:
+            await self._bounded(redis.set(data_key, header + (payload or b""), px=int(ttl * 1000)))
+        except _REDIS_FAILURES as error:
             self._redis_failed(namespace, error)
 
     async def _l2_invalidate(self, namespace: CacheNamespace[Any], keys: tuple[str, ...]) -> None:
@@ -373,8 +382,8 @@ class TwoLevelCache:
                     pipe.incr(version_key)
                     pipe.expire(version_key, _VERSION_TTL_SECONDS)
                     pipe.delete(data_key)
-                await pipe.execute()
-        except (RedisError, OSError) as error:
+                await self._bounded(pipe.execute())
+        except _REDIS_FAILURES as error:
             self._dirty.add(namespace.name)
             self._redis_failed(namespace, error)
 
@@ -385,8 +394,8 @@ class TwoLevelCache:
                 self._dirty.add(namespace.name)
             return
         try:
-            await redis.incr(self._epoch_key(namespace))
-        except (RedisError, OSError) as error:
+            await self._bounded(redis.incr(self._epoch_key(namespace)))
+        except _REDIS_FAILURES as error:
             self._dirty.add(namespace.name)
             self._redis_failed(namespace, error)
 
@@ -412,6 +421,8 @@ class TwoLevelCache:
         subscription = await connection.subscribe(
             f"{INVALIDATION_SUBJECT}.>", cb=self._on_invalidation
         )
+        # Invalidations sent while the connection was down are lost: forget L1 when it is back.
+        self._nats.on_reconnect(self._forget_l1)
         # Make sure the server has the subscription before warm-up relies on it.
         await connection.flush()
         self.listening.set()
@@ -420,6 +431,10 @@ class TwoLevelCache:
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    def _forget_l1(self) -> None:
+        for namespace in self._namespaces.values():
+            namespace.evict_local(None, origin="reconnect")
 
     async def _on_invalidation(self, message: Any) -> None:
         namespace = self._namespaces.get(message.subject.removeprefix(f"{INVALIDATION_SUBJECT}."))

@@ -244,8 +244,10 @@ class ServiceRuntime:
     async def _watch_readiness(self) -> None:
         while not self._stopping.is_set():
             await self.refresh_readiness()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the task's cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.readiness_interval)
+                async with asyncio.timeout(self.readiness_interval):
+                    await self._stopping.wait()
 
     async def stop(self) -> None:
         """NOT_SERVING, a short drain while still answering, stop with grace, then clean up."""
@@ -258,10 +260,7 @@ class ServiceRuntime:
         if self.server is not None:
             await self.server.stop(self.grace_seconds)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await _cancel_and_wait(task)
         for hook in self.on_stop:
             result = hook()
             if result is not None:
@@ -278,3 +277,17 @@ class ServiceRuntime:
         await self.start()
         await stop_requested.wait()
         await self.stop()
+
+
+async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel until the task is done.
+
+    On Python 3.11, `asyncio.wait_for` (used inside nats-py and others) can swallow a
+    cancellation that arrives just as its inner call completes; a loop around it then runs on.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()

@@ -80,8 +80,10 @@ class OutboxRelay:
                 _log.warning("outbox relay pass failed", exc_info=True)
             if published >= self._batch_size:
                 continue  # more is waiting: go straight on
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the task's cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wakeup.wait()
             self._wakeup.clear()
 
     def stop(self) -> None:

@@ -42,9 +42,9 @@ class RevocationFeed:
             return
         payload = message_type()
         envelope.payload.Unpack(payload)
-        # Tokens issued in the same second as the event are refused too (iat has 1 s resolution).
-        moment = envelope.occurred_at.seconds + 1
-        await self._store.revoke_user_before(payload.user_id, float(moment))
+        # Tokens carry sub-second `iat`, so the exact moment refuses only tokens issued before it.
+        moment = envelope.occurred_at.seconds + envelope.occurred_at.nanos / 1e9
+        await self._store.revoke_user_before(payload.user_id, moment)
 
     def subscriber(self, nats_client: NatsClient) -> ReplayingSubscriber:
         """The per-process subscription that drives `apply`."""

@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from kernel.errors import FieldViolation, ValidationFailed
 from unpuzzle.common.v1 import options_pb2
 
-_Check = Callable[[Message, list[FieldViolation]], None]
+_Check = Callable[[Message, list[FieldViolation], str], None]
 _compiled: dict[str, list[_Check]] = {}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -78,12 +78,43 @@ def _number_checks(rules: options_pb2.FieldRules, value: float) -> str | None:
     return None
 
 
+def _nested_check(field: Any) -> _Check | None:
+    """Messages inside a request (batch items, ...) are validated with a path prefix."""
+    message_type = field.message_type
+    if message_type is None or message_type.GetOptions().map_entry:
+        return None
+    if message_type.full_name.startswith("google.") or not _has_rules(message_type, set()):
+        return None
+    name = field.camelcase_name
+
+    def check(message: Message, violations: list[FieldViolation], prefix: str) -> None:
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            for index, item in enumerate(value):
+                _validate_into(item, violations, f"{prefix}{name}[{index}].")
+        elif message.HasField(field.name):
+            _validate_into(value, violations, f"{prefix}{name}.")
+
+    return check
+
+
+def _has_rules(descriptor: Any, seen: set[str]) -> bool:
+    if descriptor.full_name in seen:
+        return False
+    seen.add(descriptor.full_name)
+    for field in descriptor.fields:
+        if field.GetOptions().HasExtension(options_pb2.rules):
+            return True
+        if field.message_type is not None and _has_rules(field.message_type, seen):
+            return True
+    return False
+
+
 def _compile_field(field: Any) -> _Check | None:
     options = field.GetOptions()
     if not options.HasExtension(options_pb2.rules):
         return None
     rules: options_pb2.FieldRules = options.Extensions[options_pb2.rules]
-    name = field.camelcase_name
     is_string = field.type == FieldDescriptor.TYPE_STRING
     is_number = field.cpp_type in {
         FieldDescriptor.CPPTYPE_INT32,
@@ -96,8 +127,9 @@ def _compile_field(field: Any) -> _Check | None:
     repeated = field.is_repeated
     has_presence = field.has_presence and not repeated
 
-    def check(message: Message, violations: list[FieldViolation]) -> None:
+    def check(message: Message, violations: list[FieldViolation], prefix: str) -> None:
         value = getattr(message, field.name)
+        name = f"{prefix}{field.camelcase_name}"
         if repeated:
             items = list(value)
             if rules.required and not items:
@@ -141,9 +173,19 @@ def _compile_field(field: Any) -> _Check | None:
 def _checks_for(descriptor: Any) -> list[_Check]:
     checks = _compiled.get(descriptor.full_name)
     if checks is None:
-        checks = [c for c in map(_compile_field, descriptor.fields) if c is not None]
+        checks = [
+            check
+            for field in descriptor.fields
+            for check in (_compile_field(field), _nested_check(field))
+            if check is not None
+        ]
         _compiled[descriptor.full_name] = checks
     return checks
+
+
+def _validate_into(message: Message, violations: list[FieldViolation], prefix: str) -> None:
+    for check in _checks_for(message.DESCRIPTOR):
+        check(message, violations, prefix)
 
 
 def validate(message: Message) -> None:
@@ -153,6 +195,6 @@ def validate(message: Message) -> None:
         return
     violations: list[FieldViolation] = []
     for check in checks:
-        check(message, violations)
+        check(message, violations, "")
     if violations:
         raise ValidationFailed(violations)

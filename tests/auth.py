@@ -43,8 +43,8 @@ class TokenFactory:
             "sid": str(session_id or uuid.uuid4()),
             "roles": list(roles),
             "perms": list(permissions),
-            "iat": int(now),
-            "exp": int(now + ttl),
+            "iat": now,
+            "exp": now + ttl,
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import uuid
 from dataclasses import replace
 
 import httpx
@@ -159,3 +160,19 @@ async def test_large_answers_are_gzipped(gateway):
     raw = await gateway.get("/api/v1/openapi.json", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in raw.headers
     assert len(gzip.compress(raw.content)) < len(raw.content)
+
+
+async def test_deprecated_alias_route_answers_with_deprecation_headers(gateway, tokens):
+    owner = tokens.instructor(uuid.uuid4())
+    created = await gateway.post("/api/v1/courses", json={"title": "Alias course"}, headers=owner)
+    assert created.status_code == 201, created.text
+    course_id = created.json()["data"]["id"]
+    old = await gateway.get(f"/api/v1/catalog/courses/{course_id}", headers=owner)
+    assert old.status_code == 200, old.text
+    assert old.json()["data"]["id"] == course_id
+    assert old.headers["deprecation"] == "true"
+    assert old.headers["sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+    assert old.headers["link"] == '</api/v1/courses/{courseIdOrSlug}>; rel="successor-version"'
+    current = await gateway.get(f"/api/v1/courses/{course_id}", headers=owner)
+    assert current.status_code == 200
+    assert "deprecation" not in current.headers

@@ -61,6 +61,16 @@ def test_operations_describe_envelope_security_and_errors():
     assert schemes["cookieAuth"]["in"] == "cookie"
 
 
+def test_alias_route_is_documented_as_deprecated_and_jwks_as_bare():
+    document, _ = _document()
+    alias = document["paths"]["/api/v1/catalog/courses/{courseIdOrSlug}"]["get"]
+    assert alias["deprecated"] is True
+    assert "deprecated" not in document["paths"]["/api/v1/courses/{courseIdOrSlug}"]["get"]
+    jwks = document["paths"]["/.well-known/jwks.json"]["get"]["responses"]["200"]
+    schema = jwks["content"]["application/json"]["schema"]
+    assert "ok" not in schema.get("properties", {})
+
+
 async def test_openapi_is_served(gateway):
     response = await gateway.get("/api/v1/openapi.json")
     assert response.status_code == 200

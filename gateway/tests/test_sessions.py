@@ -30,6 +30,8 @@ def test_cookie_credentials_need_matching_csrf_for_unsafe_methods():
     assert missing.value.code == "CSRF_TOKEN_MISMATCH"
     with pytest.raises(ApiError):
         credentials("DELETE", {b"cookie": cookies, b"x-csrf-token": b"c2"})
+    anonymous = credentials("POST", {b"cookie": cookies}, public=True)
+    assert anonymous.authorization is None  # public routes ignore the unproven cookie
     ok = credentials("PATCH", {b"cookie": cookies, b"x-csrf-token": b"c1"})
     assert ok.from_cookie
     assert ok.authorization == "Bearer tok"

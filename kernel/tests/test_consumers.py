@@ -304,3 +304,41 @@ async def test_consumer_span_continues_the_producer_trace(database, nats_client,
     ]
     assert consumer_spans, "no consumer span was recorded"
     assert consumer_spans[-1].context.trace_id == producer_trace
+
+
+async def test_relay_and_consumer_on_the_configured_nats_server(database, nats_url):
+    """The machine's NATS (NATS_URL in CI): a stream of our own, published and consumed once."""
+    service = f"smoke{uuid.uuid4().hex[:8]}"
+    config = stream_config(service)
+    client = NatsClient(nats_url, "consumer-smoke")
+    client.start([config])
+    await client.wait_ready(10)
+    received: list[str] = []
+
+    async def handler(event: ConsumedEvent) -> None:
+        received.append(event.envelope.id)
+
+    consumer = DurableConsumer(
+        client,
+        DurableSubscription(
+            name=f"{service}-smoke",
+            stream=config.name or "",
+            subjects=(f"unpuzzle.{service}.>",),
+            handler=handler,
+        ),
+        heartbeat=0.5,
+    )
+    task = await _running(consumer)
+    try:
+        note = Note(id=uuid.uuid4())
+        note.record(Noted(text="hello"))
+        raised = note.pull_events()
+        async with database.engine.begin() as connection:
+            await OutboxWriter(outbox, producer=service, mapper=_mapper).stage(connection, raised)
+        relay = OutboxRelay(service=service, database=database, table=outbox, nats=client)
+        assert await relay.publish_pending() == 1
+        await eventually(lambda: received == [str(raised[0].event.event_id)], timeout=10)
+    finally:
+        await _stop(consumer, task)
+        await client.js.delete_stream(config.name or "")
+        await client.close()

@@ -50,3 +50,22 @@ def test_list_length_and_optional_fields():
         "tags": "must have at most 20 items",
         "discountPrice": 'must be a non-negative decimal string such as "19.99"',
     }
+
+
+def test_nested_messages_are_validated_with_their_path():
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from unpuzzle.analytics.v1 import analytics_service_pb2 as pb
+
+    good = pb.HeartbeatItem(
+        lesson_id="0b9f3c7e-8a47-4f6e-9f61-1d6a8f0c2a11",
+        watched_seconds=5,
+        sent_at=Timestamp(seconds=1),
+    )
+    bad = pb.HeartbeatItem(lesson_id="x", watched_seconds=-1)
+    problems = _violations(pb.RecordHeartbeatsRequest(heartbeats=[good, bad]))
+    assert problems == {
+        "heartbeats[1].lessonId": "must be a UUID",
+        "heartbeats[1].watchedSeconds": "must be at least 0",
+        "heartbeats[1].sentAt": "is required",
+    }

@@ -24,6 +24,15 @@ async def course_service(settings: Settings) -> AsyncIterator[CourseService]:
 
 
 @pytest.fixture
+async def bare_course_service(settings: Settings) -> AsyncIterator[CourseService]:
+    """The wired service, not started: handlers and cached views without background jobs
+    (no cache warm-up racing the test, no relay, no invalidation broadcasts)."""
+    service = bootstrap(settings)
+    yield service
+    await service.infra.database.dispose()
+
+
+@pytest.fixture
 async def course_stub(
     course_service: CourseService,
 ) -> AsyncIterator[course_service_pb2_grpc.CourseServiceStub]:

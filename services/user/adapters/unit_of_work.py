@@ -1,0 +1,28 @@
+"""The user service's Unit of Work on SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kernel.uow import SqlUnitOfWork
+from services.user.adapters.repository import (
+    SqlAuditLog,
+    SqlResetTokenRepository,
+    SqlRoleRepository,
+    SqlSessionRepository,
+    SqlThrottleRepository,
+    SqlUserRepository,
+)
+from services.user.service_layer.unit_of_work import UserUnitOfWork
+
+
+class SqlUserUnitOfWork(SqlUnitOfWork, UserUnitOfWork):
+    """One transaction on the identity database; events go to its outbox on commit."""
+
+    def _create_repositories(self, connection: AsyncConnection) -> None:
+        self.users = SqlUserRepository(connection)
+        self.sessions = SqlSessionRepository(connection)
+        self.reset_tokens = SqlResetTokenRepository(connection)
+        self.roles = SqlRoleRepository(connection)
+        self.audit = SqlAuditLog(connection)
+        self.throttles = SqlThrottleRepository(connection)
