@@ -11,6 +11,7 @@ gRPC call with a deadline, envelope, ETag/304, cookies, then the edge headers on
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -67,6 +68,8 @@ _FORWARDED_HEADERS = {
     b"idempotency-key": "idempotency-key",
 }
 _MAX_IDEMPOTENCY_KEY = 255
+# gRPC metadata values are printable ASCII; grpc.aio hangs (no error, no deadline) on others.
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 def route_class(route: Route) -> str:
@@ -350,11 +353,19 @@ class GatewayApp:
     def _metadata(self, request: Request) -> list[tuple[str, str]]:
         metadata = [("x-request-id", request.request_id)]
         if request.credentials is not None and request.credentials.authorization:
-            metadata.append(("authorization", request.credentials.authorization))
+            metadata.append(
+                (
+                    "authorization",
+                    _metadata_value("Authorization", request.credentials.authorization),
+                )
+            )
         for header, key in _FORWARDED_HEADERS.items():
             value = request.headers.get(header)
             if value:
-                metadata.append((key, value.decode("latin-1")))
+                text = value.decode("latin-1")
+                if header == b"user-agent":  # informational: keep what can travel
+                    text = _NOT_PRINTABLE.sub("?", text)
+                metadata.append((key, _metadata_value(header.decode(), text)))
         if request.client_ip:
             metadata.append(("x-client-ip", request.client_ip))
         return metadata
@@ -460,6 +471,18 @@ class GatewayApp:
 
     async def _docs_page(self, request: Request) -> Response:
         return self.docs.page()
+
+
+def _metadata_value(header: str, value: str) -> str:
+    """`value` if it can travel as gRPC metadata, else a 400 naming the header."""
+    if _NOT_PRINTABLE.search(value):
+        raise ApiError(
+            400,
+            "MALFORMED_REQUEST",
+            f"The {header} header must contain printable ASCII characters only",
+            [{"field": header, "description": "must be printable ASCII"}],
+        )
+    return value
 
 
 def _render_data(route: Route, reply: Message, meta: dict[str, Any]) -> Any:

@@ -115,15 +115,13 @@ def _schema_name(full_name: str) -> str:
     return full_name.removeprefix("unpuzzle.")
 
 
-def _ref(full_name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{_schema_name(full_name)}"}
-
-
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema or "type" not in schema:
         return {"anyOf": [schema, {"type": "null"}]}
-    kind = schema["type"]
-    return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+    kinds = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
+    if "null" in kinds:
+        return schema
+    return {**schema, "type": [*kinds, "null"]}
 
 
 def _rules(field: Any) -> options_pb2.FieldRules | None:
@@ -134,6 +132,16 @@ def _rules(field: Any) -> options_pb2.FieldRules | None:
 
 
 _FORMATS = {"email": "email", "uuid": "uuid", "uri": "uri"}
+_NUMERIC_CPP_TYPES = frozenset(
+    {
+        _FD.CPPTYPE_INT32,
+        _FD.CPPTYPE_INT64,
+        _FD.CPPTYPE_UINT32,
+        _FD.CPPTYPE_UINT64,
+        _FD.CPPTYPE_DOUBLE,
+        _FD.CPPTYPE_FLOAT,
+    }
+)
 
 
 def _apply_rules(
@@ -149,7 +157,8 @@ def _apply_rules(
         if rules.max_len:
             schema["maxLength"] = rules.max_len
         if rules.pattern:
-            schema["pattern"] = rules.pattern
+            # The services match the whole value (re.fullmatch); JSON Schema patterns search.
+            schema["pattern"] = f"^(?:{rules.pattern})$"
         if rules.format in _FORMATS:
             schema["format"] = _FORMATS[rules.format]
         elif rules.format == "decimal":
@@ -165,21 +174,41 @@ def _apply_rules(
             schema["maximum"] = rules.max
 
 
+def _required_in_request(field: Any, rules: options_pb2.FieldRules | None) -> bool:
+    """Whether a request must carry the field: declared required, or its absence breaks a rule.
+
+    An absent proto3 scalar is its zero value, which the service checks like any other: a
+    `min: 1` rating may not be left out.
+    """
+    if rules is None or field.is_repeated:
+        return bool(rules and (rules.required or rules.min_items))
+    if rules.required:
+        return True
+    if field.has_presence or field.cpp_type == _FD.CPPTYPE_STRING:
+        return False  # unset messages and empty strings are "not given", which rules allow
+    if field.cpp_type in _NUMERIC_CPP_TYPES:
+        return (rules.HasField("min") and rules.min > 0) or (
+            rules.HasField("max") and rules.max < 0
+        )
+    return False
+
+
 class _Schemas:
     """Collects component schemas for every message reachable from the routes."""
 
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
 
-    def message(self, descriptor: Any) -> dict[str, Any]:
+    def message(self, descriptor: Any, *, request: bool = False) -> dict[str, Any]:
+        """A $ref to the message's component; request-side components are `<name>Input`."""
         full_name = descriptor.full_name
         if full_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[full_name])
-        name = _schema_name(full_name)
+        name = _schema_name(full_name) + ("Input" if request else "")
         if name not in self.components:
             self.components[name] = {}  # placeholder first: recursive messages terminate
-            self.components[name] = self.object_schema(descriptor)
-        return _ref(full_name)
+            self.components[name] = self.object_schema(descriptor, request=request)
+        return {"$ref": f"#/components/schemas/{name}"}
 
     def object_schema(
         self, descriptor: Any, *, exclude: frozenset[str] = frozenset(), request: bool = False
@@ -189,9 +218,10 @@ class _Schemas:
         for field in descriptor.fields:
             if field.name in exclude:
                 continue
-            properties[field.json_name] = self.field(field)
             rules = _rules(field)
-            if request and rules is not None and rules.required:
+            needed = request and _required_in_request(field, rules)
+            properties[field.json_name] = self.field(field, request=request, needed=needed)
+            if needed:
                 required.append(field.json_name)
             elif not request:
                 required.append(field.json_name)  # responses always carry every field
@@ -205,19 +235,23 @@ class _Schemas:
             schema["additionalProperties"] = False
         return schema
 
-    def field(self, field: Any) -> dict[str, Any]:
+    def field(self, field: Any, *, request: bool = False, needed: bool = False) -> dict[str, Any]:
+        """A field's schema; `needed` request fields are not nullable."""
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value = field.message_type.fields_by_name["value"]
-            return {"type": "object", "additionalProperties": self.single(value)}
-        schema = self.single(field)
+            return {"type": "object", "additionalProperties": self.single(value, request=request)}
+        schema = self.single(field, request=request, needed=needed)
         if field.is_repeated:
             rules = _rules(field)
             array: dict[str, Any] = {"type": "array", "items": schema}
             if rules is not None and rules.max_items:
                 array["maxItems"] = rules.max_items
-            if rules is not None and rules.min_items:
-                array["minItems"] = rules.min_items
+            min_items = max(rules.min_items, int(rules.required)) if rules is not None else 0
+            if min_items:
+                array["minItems"] = min_items
             result = array
+        elif needed:
+            result = schema
         elif field.message_type is not None or field.has_presence:
             result = _nullable(schema)  # unset messages and optional scalars are rendered as null
         else:
@@ -227,10 +261,13 @@ class _Schemas:
             result = {**result, "description": description}
         return result
 
-    def single(self, field: Any) -> dict[str, Any]:
+    def single(self, field: Any, *, request: bool = False, needed: bool = False) -> dict[str, Any]:
+        """The schema of one value of the field (an item, for repeated fields)."""
         if field.message_type is not None:
-            return self.message(field.message_type)
+            return self.message(field.message_type, request=request)
         if field.cpp_type == _FD.CPPTYPE_ENUM:
+            if needed:
+                return {"type": "string", "enum": list(enum_words(field.enum_type))}
             return {"type": ["string", "null"], "enum": [*enum_words(field.enum_type), None]}
         schema: dict[str, Any]
         if field.type == _FD.TYPE_BOOL:
@@ -349,7 +386,7 @@ def _request_body(route: Route, schemas: _Schemas) -> dict[str, Any] | None:
         bound = {v.field_path[0] for v in route.variables}
         schema = schemas.object_schema(request, exclude=frozenset(bound), request=True)
     else:
-        schema = schemas.field(request.fields_by_name[route.body])
+        schema = schemas.field(request.fields_by_name[route.body], request=True)
     return {
         "required": route.http_method not in {"DELETE"},
         "content": {"application/json": {"schema": schema}},

@@ -176,3 +176,16 @@ async def test_deprecated_alias_route_answers_with_deprecation_headers(gateway, 
     current = await gateway.get(f"/api/v1/courses/{course_id}", headers=owner)
     assert current.status_code == 200
     assert "deprecation" not in current.headers
+
+
+async def test_headers_that_cannot_travel_as_grpc_metadata_are_a_400(gateway, tokens):
+    # grpc.aio neither fails nor times out on such metadata: the request would hang.
+    bad_key = await gateway.post(
+        "/api/v1/courses",
+        json={"title": "Header course"},
+        headers={**tokens.instructor(), "idempotency-key": b"caf\xe9"},
+    )
+    assert bad_key.status_code == 400
+    assert bad_key.json()["error"]["code"] == "MALFORMED_REQUEST"
+    odd_agent = await gateway.get("/api/v1/categories", headers={"user-agent": b"caf\xe9"})
+    assert odd_agent.status_code == 200

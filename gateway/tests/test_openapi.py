@@ -21,6 +21,25 @@ def test_document_is_valid_openapi_3_1():
     validate(document)
 
 
+def test_type_lists_name_each_type_once():
+    document, _ = _document()
+    repeated = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            kinds = node.get("type")
+            if isinstance(kinds, list) and len(kinds) != len(set(kinds)):
+                repeated.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(document, "")
+    assert repeated == []
+
+
 def test_every_route_is_documented_with_a_description():
     document, table = _document()
     missing = []

@@ -4,15 +4,10 @@ SIGTERM stops every process within 5 s and leaves no orphans."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -21,26 +16,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.api import DeliverPolicy
 
-from deploy.embedded_nats import free_port
-from kernel.settings import load_settings
-from tests.auth import TokenFactory
-from tests.databases import POSTGRES_URL, admin_url, create_database, drop_database, in_thread
+from tests.e2e.stack import RunningSystem, launched
 from tests.support import channel_to, eventually
 from unpuzzle.common.v1 import events_pb2
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class RunningSystem:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    run_dir: Path
-    ports: dict[str, int]
-
-    def state(self) -> dict:
-        return json.loads((self.run_dir / "launcher.json").read_text())
 
 
 def _pid_alive(pid: int) -> bool:
@@ -55,57 +35,8 @@ def _pid_alive(pid: int) -> bool:
 
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[RunningSystem]:
-    database = None
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    if POSTGRES_URL:
-        database = f"unpuzzle_e2e_{uuid.uuid4().hex[:8]}"
-        in_thread(lambda: asyncio.run(create_database(database)))
-        env["DATABASE_URL"] = admin_url(POSTGRES_URL, database)
-    ports = {
-        "GATEWAY_PORT": free_port(),
-        "USER_PORT": free_port(),
-        "COURSE_PORT": free_port(),
-        "ANALYTICS_PORT": free_port(),
-        "USER_METRICS_PORT": free_port(),
-        "COURSE_METRICS_PORT": free_port(),
-        "ANALYTICS_METRICS_PORT": free_port(),
-        "EMBEDDED_NATS_PORT": free_port(),
-    }
-    env.update({key: str(value) for key, value in ports.items()})
-    env["UNPUZZLE_RUN_DIR"] = str(tmp_path / "run")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deploy.launcher"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    running = RunningSystem(
-        process, f"http://127.0.0.1:{ports['GATEWAY_PORT']}", tmp_path / "run", ports
-    )
-    try:
+    with launched(tmp_path / "run", postgres=True) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if database:
-            in_thread(lambda: asyncio.run(drop_database(database)))
-
-
-def _wait_ready(system: RunningSystem, client: httpx.Client, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if system.process.poll() is not None:
-            output = system.process.stdout.read().decode() if system.process.stdout else ""
-            raise AssertionError(f"launcher exited early:\n{output}")
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise AssertionError("the system did not become ready")
 
 
 async def _events_for(nats_url: str, aggregate_id: str) -> list[events_pb2.EventEnvelope]:
@@ -138,9 +69,9 @@ async def _health(port: int) -> int:
 
 def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     client = httpx.Client(base_url=system.base_url, timeout=10)
-    _wait_ready(system, client)
+    system.wait_ready(client)
 
-    owner = _instructor_headers(system.run_dir / "keys")
+    owner = system.instructor_headers()
     created = client.post(
         "/api/v1/courses", json={"title": "End to end", "price": "0"}, headers=owner
     )
@@ -174,11 +105,6 @@ def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     assert time.monotonic() - started < 5.0
     assert system.process.returncode == 0
     assert not [name for name, pid in children.items() if _pid_alive(pid)]
-
-
-def _instructor_headers(keys_dir: Path) -> dict[str, str]:
-    settings = replace(load_settings(), jwt_keys_dir=keys_dir)
-    return TokenFactory(settings).instructor()
 
 
 async def _statuses_during_drain(port: int) -> list[int]:

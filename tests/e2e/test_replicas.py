@@ -8,17 +8,16 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from deploy.embedded_nats import free_port
-from tests.e2e.test_launcher import ROOT, RunningSystem, _instructor_headers, _wait_ready
+from tests.e2e.stack import RunningSystem, launched
 
 pytestmark = pytest.mark.e2e
 REQUESTS = 400
@@ -40,45 +39,11 @@ def _free_pair() -> int:
 
 
 @pytest.fixture
-def two_course_replicas(tmp_path: Path):
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    ports = {
-        "GATEWAY_PORT": free_port(),
-        "USER_PORT": free_port(),
-        "COURSE_PORT": _free_pair(),
-        "ANALYTICS_PORT": free_port(),
-        "USER_METRICS_PORT": free_port(),
-        "COURSE_METRICS_PORT": _free_pair(),
-        "ANALYTICS_METRICS_PORT": free_port(),
-        "EMBEDDED_NATS_PORT": free_port(),
-    }
-    env.update({key: str(value) for key, value in ports.items()})
-    env.update(
-        {
-            "UNPUZZLE_RUN_DIR": str(tmp_path / "run"),
-            "COURSE_REPLICAS": "2",
-            "RATE_LIMIT_ENABLED": "false",
-        }
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deploy.launcher"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    running = RunningSystem(
-        process, f"http://127.0.0.1:{ports['GATEWAY_PORT']}", tmp_path / "run", ports
-    )
-    try:
+def two_course_replicas(tmp_path: Path) -> Iterator[RunningSystem]:
+    ports = {"COURSE_PORT": _free_pair(), "COURSE_METRICS_PORT": _free_pair()}
+    env = {"COURSE_REPLICAS": "2", "RATE_LIMIT_ENABLED": "false"}
+    with launched(tmp_path / "run", env=env, ports=ports) as running:
         yield running
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _get_course_calls(metrics_port: int) -> float:
@@ -117,8 +82,8 @@ async def _load(
 def test_killing_one_replica_under_load_loses_no_read(two_course_replicas: RunningSystem):
     system = two_course_replicas
     client = httpx.Client(base_url=system.base_url, timeout=10)
-    _wait_ready(system, client)
-    owner = _instructor_headers(system.run_dir / "keys")
+    system.wait_ready(client)
+    owner = system.instructor_headers()
     course = client.post("/api/v1/courses", json={"title": "Replicated"}, headers=owner).json()[
         "data"
     ]

@@ -69,5 +69,8 @@ async def test_cheap_calls_stay_fast_while_logins_hash(slow_service: UserService
     # The logins did real, pooled work: far longer than one hash...
     assert batch > 2 * one_hash
     # ...while the loop kept answering, each cheap call well within one hash's time.
+    # A hash on the loop would hold up most calls for a whole hash; a pause of the machine's
+    # two cores may still delay one, so the median is what is asserted.
     assert len(latencies) >= 5
-    assert max(latencies) < one_hash / 2, (max(latencies), one_hash)
+    median = sorted(latencies)[len(latencies) // 2]
+    assert median < one_hash / 4, (median, one_hash)
