@@ -215,6 +215,15 @@ class MemoryRevocationStore:
                 del self._users[user]
 
 
+_KEEP_LATEST = """
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+end
+return 1
+"""
+
+
 class RedisRevocationStore:
     """Revocations as Redis keys with a TTL, shared by every replica of every service."""
 
@@ -228,10 +237,11 @@ class RedisRevocationStore:
 
     async def revoke_user_before(self, user_id: str, moment: float) -> None:
         """Refuse this user's tokens issued before `moment` (the latest moment wins)."""
-        key = f"unpuzzle:revoked:user:{user_id}"
-        current = await self._redis.get(key)
-        if current is None or float(current) < moment:
-            await self._redis.set(key, str(moment), ex=self._ttl)
+        # Atomic in Redis: every replica applies the same events, and a read-then-write from
+        # two of them could put an older moment over a newer one.
+        await self._redis.eval(
+            _KEEP_LATEST, 1, f"unpuzzle:revoked:user:{user_id}", repr(moment), self._ttl
+        )
 
     async def is_revoked(self, claims: AccessClaims) -> bool:
         """One round trip for both checks."""

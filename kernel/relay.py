@@ -101,10 +101,10 @@ class OutboxRelay:
             async with self._database.connect(read_only=True) as connection:
                 rows = await self._select_batch(connection, lock=False)
             acked = await self._publish(rows)
-            async with self._database.connect() as connection, connection.begin():
+            async with self._database.write_transaction() as connection:
                 await self._mark(connection, rows, acked)
             return sum(acked)
-        async with self._database.connect() as connection, connection.begin():
+        async with self._database.write_transaction() as connection:
             got_lock = await connection.scalar(
                 sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key}
             )
@@ -199,7 +199,7 @@ class OutboxRelay:
         """Delete rows sent longer ago than the retention period."""
         table = self._table
         cutoff = utc_now() - self._retention
-        async with self._database.connect() as connection, connection.begin():
+        async with self._database.write_transaction() as connection:
             result = await connection.execute(
                 sa.delete(table).where(table.c.sent_at.is_not(None), table.c.sent_at < cutoff)
             )

@@ -116,6 +116,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self._read_only = read_only
         self._on_commit = on_commit
         self._connection: AsyncConnection | None = None
+        self._writer_turn = False
         self._staged_events = 0
 
     @property
@@ -148,8 +149,14 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         return bool(result.rowcount)
 
     async def _begin(self) -> None:
-        self._connection = await self._database.connect(read_only=self._read_only)
-        await self._connection.begin()
+        if not self._read_only:
+            self._writer_turn = await self._database.acquire_writer()
+        try:
+            self._connection = await self._database.connect(read_only=self._read_only)
+            await self._connection.begin()
+        except BaseException:
+            await self._close()
+            raise
         self._create_repositories(self._connection)
 
     async def _stage(self, events: list[RaisedEvent]) -> None:
@@ -169,6 +176,11 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             await self._connection.rollback()
 
     async def _close(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        try:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
+        finally:
+            if self._writer_turn:
+                self._writer_turn = False
+                self._database.release_writer()

@@ -9,6 +9,8 @@ import uuid
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from kernel.auth import AccessClaims, MemoryRevocationStore, RedisRevocationStore
+from kernel.redis_client import connect_redis
 from unpuzzle.common.v1 import events_pb2
 from unpuzzle.user.v1 import user_events_pb2
 
@@ -79,3 +81,41 @@ async def test_suspension_refuses_every_token_issued_before_it(gateway, services
     suspended = user_events_pb2.UserSuspended(user_id=str(user_id), reason="abuse")
     await _publish_user_event(services["user"].infra.nats, "user.suspended", suspended, user_id)
     assert await _refused_within(gateway, headers, 1.0) < 1.0
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def revocation_store(request: pytest.FixtureRequest):
+    """Each revocation store: in-process, and Redis (skipped without REDIS_URL)."""
+    if request.param == "memory":
+        yield MemoryRevocationStore()
+        return
+    client = connect_redis(request.getfixturevalue("redis_url"), timeout_seconds=1.0)
+    yield RedisRevocationStore(client)
+    await client.aclose()
+
+
+def _claims(user_id: uuid.UUID, session_id: uuid.UUID, issued_at: float) -> AccessClaims:
+    return AccessClaims(
+        user_id=user_id,
+        session_id=session_id,
+        roles=frozenset(),
+        permissions=frozenset(),
+        issued_at=issued_at,
+        expires_at=issued_at + 900,
+        token_id=uuid.uuid4().hex,
+    )
+
+
+async def test_revocation_stores_refuse_revoked_sessions_and_older_tokens(revocation_store):
+    user, session, other_session = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = time.time()
+    assert not await revocation_store.is_revoked(_claims(user, session, now))
+    await revocation_store.revoke_session(str(session))
+    assert await revocation_store.is_revoked(_claims(user, session, now))
+    assert not await revocation_store.is_revoked(_claims(user, other_session, now))
+
+    await revocation_store.revoke_user_before(str(user), now + 10.5)
+    await revocation_store.revoke_user_before(str(user), now + 5)  # an older event arrives late
+    assert await revocation_store.is_revoked(_claims(user, other_session, now + 10.4))
+    assert not await revocation_store.is_revoked(_claims(user, other_session, now + 10.6))
+    assert not await revocation_store.is_revoked(_claims(uuid.uuid4(), other_session, now))

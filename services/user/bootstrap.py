@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kernel.bootstrap import Infrastructure
 from kernel.grpc_server import ServiceRuntime
@@ -17,6 +17,7 @@ from services.user.adapters.passwords import (
     Argon2PasswordHasher,
     load_common_passwords,
 )
+from services.user.adapters.repository import RoleCatalogueMemo
 from services.user.adapters.tokens import JwtIssuer, load_jwks
 from services.user.adapters.unit_of_work import SqlUserUnitOfWork
 from services.user.domain.passwords import PasswordPolicy
@@ -48,6 +49,7 @@ class UserService:
     runtime: ServiceRuntime
     deps: Dependencies
     hasher: Argon2PasswordHasher
+    role_catalogue: RoleCatalogueMemo = field(default_factory=RoleCatalogueMemo)
 
     def uow(self, *, read_only: bool = False) -> SqlUserUnitOfWork:
         """A fresh Unit of Work (one per RPC)."""
@@ -56,6 +58,7 @@ class UserService:
             self.infra.outbox,
             read_only=read_only,
             on_commit=self.infra.relay.wake,
+            role_catalogue=self.role_catalogue,
         )
 
 

@@ -1,5 +1,6 @@
 """The identity journey through the gateway, with every service running and production hashing:
-register -> login -> GET /me -> refresh -> reuse of the old refresh token -> logout."""
+register -> login -> GET /me -> refresh -> reuse of the old refresh token -> logout, after which
+every service refuses the access token within a second."""
 
 from __future__ import annotations
 
@@ -47,11 +48,20 @@ async def test_register_login_refresh_reuse_logout(gateway):
         "sid"
     ]
     assert reused_session not in [s["id"] for s in sessions]
+    # One route of each service: the token works everywhere before the logout...
+    everywhere = ("/api/v1/me", "/api/v1/me/enrollments", "/api/v1/me/dashboard")
+    for path in everywhere:
+        ok(await gateway.get(path, headers=fresh_headers))
     assert ok(await gateway.post("/api/v1/auth/logout", json={}, headers=fresh_headers)) is None
 
-    async def refused() -> bool:
-        response = await gateway.get("/api/v1/me", headers=fresh_headers)
-        return response.status_code == 401
+    # ...and is refused by every service within a second of it (session.revoked via the outbox).
+    async def refused_everywhere() -> bool:
+        for path in everywhere:
+            response = await gateway.get(path, headers=fresh_headers)
+            if response.status_code != 401:
+                return False
+        return True
 
-    await eventually(refused, timeout=1.0)
-    failed(await gateway.get("/api/v1/me", headers=fresh_headers), 401, "TOKEN_REVOKED")
+    await eventually(refused_everywhere, timeout=1.0)
+    for path in everywhere:
+        failed(await gateway.get(path, headers=fresh_headers), 401, "TOKEN_REVOKED")

@@ -497,14 +497,31 @@ class SqlResetTokenRepository(ResetTokenRepository):
         )
 
 
+class RoleCatalogueMemo:
+    """The role catalogue of one process, loaded on first use.
+
+    Roles and their permissions are reference data that only migrations change, and a
+    migration ships with a restart; every signed-in request needs them (effective permissions).
+    """
+
+    def __init__(self) -> None:
+        self.catalogue: RoleCatalogue | None = None
+
+
 class SqlRoleRepository(RoleRepository):
     """The role catalogue: `roles` joined to `role_permissions` in one query."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, memo: RoleCatalogueMemo) -> None:
         self._connection = connection
+        self._memo = memo
 
     async def catalogue(self) -> RoleCatalogue:
-        """Every role and its permissions."""
+        """Every role and its permissions (read once per process, see RoleCatalogueMemo)."""
+        if self._memo.catalogue is None:
+            self._memo.catalogue = await self._load()
+        return self._memo.catalogue
+
+    async def _load(self) -> RoleCatalogue:
         rows = await self._connection.execute(
             sa.select(roles.c.name, roles.c.description, role_permissions.c.permission_name)
             .select_from(roles.outerjoin(role_permissions))
