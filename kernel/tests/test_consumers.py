@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from deploy.embedded_nats import EmbeddedNats
 from kernel.consumers import ConsumedEvent, DurableConsumer, DurableSubscription
 from kernel.db import Database
-from kernel.dead_letters import list_dead_letters, replay
+from kernel.dead_letters import list_dead_letters
 from kernel.domain import Aggregate, DomainEvent, RaisedEvent
 from kernel.messaging import NatsClient, stream_config
 from kernel.outbox import EventPayload, OutboxWriter, define_outbox_tables
@@ -112,17 +113,27 @@ def _writer() -> OutboxWriter:
     return OutboxWriter(outbox, producer=SERVICE, mapper=_mapper)
 
 
-async def _publish(database: Database, nats_client: NatsClient, *texts: str) -> list[str]:
-    """Stage events through the outbox and let the relay publish them."""
+async def _stage(database: Database, *texts: str) -> list[str]:
+    """Stage events in the outbox (as a use case's commit would); returns their ids."""
     note = Note(id=uuid.uuid4())
     for text in texts:
         note.record(Noted(text=text))
     raised = note.pull_events()
     async with database.engine.begin() as connection:
         await _writer().stage(connection, raised)
-    relay = OutboxRelay(service=SERVICE, database=database, table=outbox, nats=nats_client)
-    assert await relay.publish_pending() == len(texts)
     return [str(item.event.event_id) for item in raised]
+
+
+async def _relay(database: Database, nats_client: NatsClient, expected: int) -> None:
+    relay = OutboxRelay(service=SERVICE, database=database, table=outbox, nats=nats_client)
+    assert await relay.publish_pending() == expected
+
+
+async def _publish(database: Database, nats_client: NatsClient, *texts: str) -> list[str]:
+    """Stage events through the outbox and let the relay publish them."""
+    ids = await _stage(database, *texts)
+    await _relay(database, nats_client, len(texts))
+    return ids
 
 
 def _effect_handler(
@@ -188,16 +199,19 @@ async def test_crash_after_commit_before_ack_changes_nothing(database, nats_clie
             raise RuntimeError("process died after commit, before ack")
 
     name = f"crash-{uuid.uuid4().hex[:6]}"
-    consumer = DurableConsumer(
-        nats_client,
-        _subscription(name, _effect_handler(database, name, after_commit=crash_once)),
-        heartbeat=0.5,
-    )
+    effect = _effect_handler(database, name, after_commit=crash_once)
+    attempts: list[str] = []
+
+    async def handler(event: ConsumedEvent) -> None:
+        attempts.append(event.envelope.id)
+        await effect(event)
+
+    consumer = DurableConsumer(nats_client, _subscription(name, handler), heartbeat=0.5)
     task = await _running(consumer)
     [event_id] = await _publish(database, nats_client, "once")
-    await eventually(lambda: len(deliveries) >= 1, timeout=10)
-    await asyncio.sleep(0.5)  # the redelivery arrives and is recognised by the inbox
+    await eventually(lambda: len(attempts) >= 2, timeout=10)  # the unacked event came back
     await _stop(consumer, task)
+    assert attempts[:2] == [event_id, event_id]
     assert deliveries == [event_id]  # the redelivery returned early: the inbox knew it
     assert await _effect_values(database) == ["once"]
 
@@ -227,11 +241,33 @@ async def test_poison_event_is_dead_lettered_while_others_flow_and_replay_works(
     assert "cannot handle this one" in letters[0].error
     assert await _effect_values(database) == ["healthy"]
 
-    broken.clear()  # the bug is fixed; replay the dead letter
-    assert await replay(nats_client.js, letters) == 1
+    listed = await _dead_letters_command(nats_client, "list", "--consumer", name)
+    assert "deliveries=3" in listed
+    assert "1 dead letter(s)" in listed
+
+    broken.clear()  # the bug is fixed; replay the dead letter with the operator's command
+    replayed = await _dead_letters_command(nats_client, "replay", "--consumer", name)
+    assert "replayed 1 dead letter(s)" in replayed
     await eventually(lambda: _has(database, "poison"), timeout=10)
     assert await list_dead_letters(nats_client.js, name) == []
     await _stop(consumer, task)
+
+
+async def _dead_letters_command(nats_client: NatsClient, *args: str) -> str:
+    """`python -m kernel.dead_letters ...` against the test's NATS; its output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kernel.dead_letters",
+        *args,
+        "--nats-url",
+        nats_client.url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
 
 
 async def _has(database: Database, value: str) -> bool:
@@ -299,7 +335,9 @@ async def test_consumer_span_continues_the_producer_trace(database, nats_client,
     tracer = trace.get_tracer("test")
     with tracer.start_as_current_span("producer request") as producer:
         producer_trace = producer.get_span_context().trace_id
-        await _publish(database, nats_client, "traced")
+        await _stage(database, "traced")
+    # The relay runs later, in no span: the trace context must come from the staged row.
+    await _relay(database, nats_client, 1)
     await asyncio.wait_for(handled.wait(), 10)
     await _stop(consumer, task)
     consumer_spans = [

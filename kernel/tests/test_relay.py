@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from google.protobuf.wrappers_pb2 import StringValue
 from nats.js.api import DeliverPolicy
+from prometheus_client import REGISTRY
 
 from deploy.embedded_nats import EmbeddedNats
 from kernel.db import Database
@@ -126,13 +129,57 @@ async def test_events_staged_while_nats_is_down_are_published_when_it_returns(
         ids = await _stage(database, outbox, 3)
         assert await relay.publish_pending() == 0
         assert await _unsent(database, outbox) == 3
+        await relay.refresh_backlog_metrics()
+        assert _gauge("unpuzzle_outbox_backlog") == 3
+        assert _gauge("unpuzzle_outbox_oldest_unsent_age_seconds") >= 0
         nats_server.start()
         await eventually(lambda: nats.connected, timeout=10)
         assert await relay.publish_pending() == 3
         assert await _unsent(database, outbox) == 0
         assert await _stream_ids(nats) == ids  # every event, in commit order
+        await relay.refresh_backlog_metrics()
+        assert _gauge("unpuzzle_outbox_backlog") == 0
     finally:
         await nats.close()
+
+
+def _gauge(name: str) -> float:
+    value = REGISTRY.get_sample_value(name, {"service": SERVICE})
+    assert value is not None, name
+    return value
+
+
+async def test_a_commit_wakes_the_relay_and_sent_rows_are_pruned(database, nats_server):
+    database, outbox = database
+    nats = NatsClient(nats_server.url, "relay-test")
+    nats.start([stream_config(SERVICE)])
+    await nats.wait_ready(10)
+    # A poll interval far longer than the test: only the wake-up can publish in time.
+    relay = OutboxRelay(
+        service=SERVICE,
+        database=database,
+        table=outbox,
+        nats=nats,
+        poll_interval=60.0,
+        retention=timedelta(0),
+    )
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.2)  # the first pass found nothing; the relay now sleeps
+        await _stage(database, outbox, 2)
+        relay.wake()
+        await eventually(lambda: _unsent_is_zero(database, outbox), timeout=2)
+        assert await relay.prune_sent() == 2  # retention 0: every sent row goes
+        async with database.connect(read_only=True) as connection:
+            assert await connection.scalar(sa.select(sa.func.count()).select_from(outbox)) == 0
+    finally:
+        relay.stop()
+        await running
+        await nats.close()
+
+
+async def _unsent_is_zero(database: Database, outbox: sa.Table) -> bool:
+    return await _unsent(database, outbox) == 0
 
 
 async def test_relay_killed_between_publish_and_mark_does_not_duplicate(
