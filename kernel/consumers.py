@@ -125,16 +125,11 @@ class DurableConsumer:
         self._heartbeat = heartbeat
         self._stopping = False
         self._pull: object | None = None
-        self._reconnected = False
         self.last_activity = time.monotonic()
 
     def stop(self) -> None:
         """Finish after the batch in hand."""
         self._stopping = True
-
-    def notify_reconnected(self) -> None:
-        """The connection was re-established: re-create the pull subscription."""
-        self._reconnected = True
 
     def _config(self) -> ConsumerConfig:
         spec = self.subscription
@@ -173,7 +168,6 @@ class DurableConsumer:
     async def run(self) -> None:
         """Fetch and handle until `stop()` or cancellation; survives NATS restarts."""
         await self._nats.wait_ready()
-        self._nats.on_reconnect(self.notify_reconnected)
         try:
             await self._loop()
         finally:
@@ -190,9 +184,6 @@ class DurableConsumer:
             try:
                 if self._pull is None:
                     await self._subscribe()
-                if self._reconnected:
-                    self._reconnected = False
-                    await self._resubscribe("reconnected")
                 messages = await self._pull.fetch(  # type: ignore[union-attr]
                     self._batch_size, timeout=self._heartbeat
                 )

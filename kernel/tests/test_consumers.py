@@ -113,9 +113,9 @@ def _writer() -> OutboxWriter:
     return OutboxWriter(outbox, producer=SERVICE, mapper=_mapper)
 
 
-async def _stage(database: Database, *texts: str) -> list[str]:
+async def _stage(database: Database, *texts: str, note: Note | None = None) -> list[str]:
     """Stage events in the outbox (as a use case's commit would); returns their ids."""
-    note = Note(id=uuid.uuid4())
+    note = note or Note(id=uuid.uuid4())
     for text in texts:
         note.record(Noted(text=text))
     raised = note.pull_events()
@@ -272,6 +272,47 @@ async def _dead_letters_command(nats_client: NatsClient, *args: str) -> str:
 
 async def _has(database: Database, value: str) -> bool:
     return value in await _effect_values(database)
+
+
+async def test_nats_down_for_ten_seconds_while_writes_continue_loses_nothing(
+    database, nats_server, nats_client
+):
+    name = f"outage-{uuid.uuid4().hex[:6]}"
+    consumer = DurableConsumer(
+        nats_client, _subscription(name, _effect_handler(database, name)), heartbeat=1.0
+    )
+    consuming = await _running(consumer)
+    relay = OutboxRelay(
+        service=SERVICE, database=database, table=outbox, nats=nats_client, poll_interval=0.2
+    )
+    relaying = asyncio.create_task(relay.run())
+    notes = [Note(id=uuid.uuid4()) for _ in range(3)]
+    rounds = 11
+    try:
+        for note in notes:
+            await _stage(database, f"{note.id}:0", note=note)
+        await eventually(lambda: _count_is(database, len(notes)), timeout=10)
+
+        nats_server.stop()
+        for round_ in range(1, rounds):  # ten seconds of writes with NATS down
+            for note in notes:
+                await _stage(database, f"{note.id}:{round_}", note=note)
+            await asyncio.sleep(1.0)
+        nats_server.start()
+
+        await eventually(lambda: _count_is(database, len(notes) * rounds), timeout=30)
+        values = await _effect_values(database)
+        for note in notes:  # each aggregate's events arrived once, in the order they happened
+            mine = [v.split(":")[1] for v in values if v.startswith(f"{note.id}:")]
+            assert mine == [str(round_) for round_ in range(rounds)]
+    finally:
+        relay.stop()
+        await relaying
+        await _stop(consumer, consuming)
+
+
+async def _count_is(database: Database, expected: int) -> bool:
+    return len(await _effect_values(database)) == expected
 
 
 async def test_restarted_consumer_resumes_from_its_last_ack(database, nats_client):

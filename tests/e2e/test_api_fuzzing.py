@@ -57,7 +57,7 @@ def test_api_answers_match_the_openapi_document_and_never_5xx(tmp_path: Path):
             f"--max-examples={EXAMPLES_PER_OPERATION}",
             f"--seed={SEED}",
             "--phases=examples,coverage,fuzzing",
-            "--workers=2",
+            "--workers=1",  # 2 threads hit a CPython 3.11 ast.parse race inside hypothesis
             "--request-timeout=10",
             "--generation-database=none",
             "--no-color",
