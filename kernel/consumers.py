@@ -6,8 +6,9 @@ one transaction (`uow.claim_event`), so a redelivery changes nothing; the messag
 after that commit. Failures are redelivered with back-off (`nak(delay)`); after the last attempt
 the message goes to the dead-letter subject `unpuzzle.dlq.<consumer>` and is terminated.
 A watchdog re-creates the pull subscription when it goes silent (nats-py can keep a dead
-subscription after a server restart): on reconnect, and when the server says messages are
-pending but fetches keep coming back empty.
+subscription after a server restart): when the consumer disappeared, and when the server says
+messages are pending but fetches keep coming back empty. A plain reconnect keeps the subscription:
+pull requests sent during the outage are answered into its buffer, which the next fetch drains.
 
 `ReplayingSubscriber`: every process gets every event of some subjects, replayed from a moment in
 the past at start-up (revocations, cache invalidation): an ordered, ephemeral push consumer.
@@ -54,7 +55,7 @@ CONSUMER_LAG = Gauge(
 )
 SUBSCRIPTION_RESETS = Counter(
     "unpuzzle_consumer_resubscribes_total",
-    "Pull subscriptions re-created after going silent or after a reconnect.",
+    "Pull subscriptions re-created after going silent.",
     ["consumer"],
 )
 
