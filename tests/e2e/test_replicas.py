@@ -1,5 +1,6 @@
-"""Horizontal scale on one machine: two course-service replicas behind the gateway, one killed
-under load, and no idempotent request is lost."""
+"""Horizontal scale on one machine: two course-service replicas behind the gateway; a write through
+one is read fresh from both within a second; one killed under load, and no idempotent request is
+lost."""
 
 from __future__ import annotations
 
@@ -58,6 +59,27 @@ def _get_course_calls(metrics_port: int) -> float:
     return sum(float(value) for value in pattern.findall(text))
 
 
+def _write_is_read_fresh_from_both_replicas_within_a_second(
+    client: httpx.Client, path: str, owner: dict[str, str], course: dict, metrics: int
+) -> None:
+    """Both replicas hold the course in their caches; a PATCH lands on one of them."""
+    before = [_get_course_calls(metrics), _get_course_calls(metrics + 100)]
+    renamed = client.patch(
+        path,
+        json={"title": "Replicated, renamed"},
+        headers={**owner, "if-match": f'"{course["version"]}"'},
+    )
+    assert renamed.status_code == 200, renamed.text
+    written = time.monotonic()
+    while True:
+        titles = [client.get(path, headers=owner).json()["data"]["title"] for _ in range(4)]
+        if set(titles) == {"Replicated, renamed"}:
+            break
+        assert time.monotonic() - written < 1.0, f"stale reads after 1 s: {titles}"
+    after = [_get_course_calls(metrics), _get_course_calls(metrics + 100)]
+    assert all(a > b for a, b in zip(after, before, strict=True)), "a replica served no read"
+
+
 async def _load(
     base_url: str, path: str, headers: dict[str, str], kill: asyncio.Event
 ) -> list[int]:
@@ -93,6 +115,7 @@ def test_killing_one_replica_under_load_loses_no_read(two_course_replicas: Runni
     metrics = system.ports["COURSE_METRICS_PORT"]
     served = [_get_course_calls(metrics), _get_course_calls(metrics + 100)]
     assert all(count > 0 for count in served), f"round-robin did not reach both replicas: {served}"
+    _write_is_read_fresh_from_both_replicas_within_a_second(client, path, owner, course, metrics)
 
     victim = system.state()["children"]["course-2"]
     kill = asyncio.Event()
