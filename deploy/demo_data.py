@@ -2,7 +2,7 @@
 
 Idempotent: when the catalogue already has published courses nothing is done. Everything goes
 through the gateway like a real client would (so every service's rules, events and read models
-take part): categories, two instructors, about 30 published courses with sections, lessons and
+take part): categories, four instructors, about 30 published courses with sections, lessons and
 quiz questions, and a few students with enrolments and some progress.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,13 @@ CATEGORIES = {
     "Data": ["Machine Learning", "Databases"],
     "Design": ["UX Design"],
 }
+# Four instructors share the ~360 writes of the catalogue: each stays within the default write
+# burst of the rate limiter, so a first `make run` does not wait (429s are waited out anyway).
 INSTRUCTORS = [
     ("ada@unpuzzle.local", "Ada Lovelace"),
     ("grace@unpuzzle.local", "Grace Hopper"),
+    ("barbara@unpuzzle.local", "Barbara Liskov"),
+    ("margaret@unpuzzle.local", "Margaret Hamilton"),
 ]
 STUDENTS = [
     ("alan@unpuzzle.local", "Alan Turing"),
@@ -68,6 +73,23 @@ TOPICS = [
 
 class SeedError(RuntimeError):
     """The API refused a seeding step."""
+
+
+class _PatientTransport(httpx.HTTPTransport):
+    """Waits out 429 answers for as long as `Retry-After` says, like a well-behaved client."""
+
+    ATTEMPTS = 30
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send; on 429 sleep `Retry-After` (at most 10 s) and send again."""
+        for _ in range(self.ATTEMPTS):
+            response = super().handle_request(request)
+            if response.status_code != 429:
+                return response
+            response.read()
+            response.close()
+            time.sleep(min(10.0, float(response.headers.get("retry-after", "1"))))
+        return response
 
 
 def _data(response: httpx.Response) -> Any:
@@ -121,7 +143,7 @@ def _instructor(client: httpx.Client, admin: _Account, email: str, name: str) ->
 def seed_demo_data(base_url: str, admin_email: str, admin_password: str) -> bool:
     """Seed once; returns False when the catalogue already had courses."""
     rng = random.Random(2026)  # noqa: S311 - a reproducible catalogue, not a secret
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx.Client(base_url=base_url, timeout=30, transport=_PatientTransport()) as client:
         listing = client.get("/api/v1/courses", params={"pageSize": 1})
         if listing.status_code == 200 and listing.json()["meta"]["pagination"]["totalSize"] > 0:
             return False

@@ -21,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.demo_data import SeedError, seed_demo_data
+from deploy.demo_data import INSTRUCTORS, STUDENTS, TOPICS, SeedError, seed_demo_data
 from deploy.embedded_nats import EmbeddedNats
 from kernel.jwt_keys import ensure_dev_keys
 from kernel.settings import SERVICE_NAMES, Settings, load_settings
@@ -238,7 +238,10 @@ class Launcher:
         base_url = f"http://{self.settings.gateway_host}:{self.settings.gateway_port}"
         try:
             if seed_demo_data(base_url, self.settings.admin_email, self.settings.admin_password):
-                print("  demo data  seeded: categories, 2 instructors, 30 courses, 3 students")
+                print(
+                    f"  demo data  seeded: categories, {len(INSTRUCTORS)} instructors,"
+                    f" {len(TOPICS)} courses, {len(STUDENTS)} students"
+                )
         except SeedError as error:
             print(f"  demo data  not seeded: {error}", flush=True)
         if self.settings.admin_password == "unpuzzle-admin-dev":  # noqa: S105 - the dev default

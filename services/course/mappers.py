@@ -351,9 +351,18 @@ def update_section_command(
 
 
 def instructor_profile_command(
-    payload: user_events_pb2.UserProfileUpdated, aggregate_version: int
+    payload: user_events_pb2.UserRegistered | user_events_pb2.UserProfileUpdated,
+    aggregate_version: int,
 ) -> commands.ApplyInstructorProfile:
-    """user.profile_updated -> the replica's upsert (display name falls back to full name)."""
+    """user.registered / user.profile_updated -> the replica's upsert (the display name falls
+    back to the full name; a new account has no avatar yet)."""
+    if isinstance(payload, user_events_pb2.UserRegistered):
+        return commands.ApplyInstructorProfile(
+            user_id=UUID(payload.user_id),
+            display_name=payload.display_name,
+            avatar_url="",
+            source_version=aggregate_version,
+        )
     return commands.ApplyInstructorProfile(
         user_id=UUID(payload.user_id),
         display_name=payload.display_name or payload.full_name,

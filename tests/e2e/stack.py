@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy.demo_data import TOPICS
 from deploy.embedded_nats import free_port
 from kernel.settings import load_settings
 from tests.auth import TokenFactory
@@ -62,6 +63,16 @@ class RunningSystem:
                 pass
             time.sleep(0.25)
         raise AssertionError("the system did not become ready")
+
+    def wait_for_demo_catalogue(self, client: httpx.Client, timeout: float = 120.0) -> list[dict]:
+        """Until the launcher's demo courses are all listed; returns them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            page = client.get("/api/v1/courses", params={"pageSize": 50}).json()
+            if page["meta"]["pagination"]["totalSize"] >= len(TOPICS):
+                return list(page["data"])
+            time.sleep(0.5)
+        raise AssertionError("the demo catalogue was not seeded")
 
     def instructor_headers(self) -> dict[str, str]:
         """An instructor's bearer token signed with the system's development key."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,16 +19,6 @@ EXAMPLES_PER_OPERATION = 10
 SEED = 20261127
 # Operations that end the caller's own session: after them the run would go on unauthenticated.
 SELF_ENDING = ("Logout", "DeleteMe")
-
-
-def _wait_for_demo_catalogue(client: httpx.Client, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page = client.get("/api/v1/courses", params={"pageSize": 1}).json()
-        if page["meta"]["pagination"]["totalSize"] >= 30:
-            return
-        time.sleep(0.5)
-    raise AssertionError("the demo catalogue was not seeded")
 
 
 def _student_token(client: httpx.Client) -> str:
@@ -46,7 +35,7 @@ def test_api_answers_match_the_openapi_document_and_never_5xx(tmp_path: Path):
     with launched(tmp_path / "run", env=env, postgres=True) as system:
         client = httpx.Client(base_url=system.base_url, timeout=10)
         system.wait_ready(client)
-        _wait_for_demo_catalogue(client)
+        system.wait_for_demo_catalogue(client)
         document = client.get("/api/v1/openapi.json").json()
         operations = sum(len(item) for item in document["paths"].values())
         command = [

@@ -70,6 +70,9 @@ async def _health(port: int) -> int:
 def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     client = httpx.Client(base_url=system.base_url, timeout=10)
     system.wait_ready(client)
+    # The demo catalogue is seeded through the API with the default rate limits in force.
+    demo = system.wait_for_demo_catalogue(client)  # the public list: published courses only
+    assert all(course["instructor"]["displayName"] for course in demo), "unnamed instructors"
 
     owner = system.instructor_headers()
     created = client.post(

@@ -31,8 +31,11 @@ class EventHandlers:
             DurableSubscription(
                 name=PROFILE_CONSUMER,
                 stream=stream_name("user"),
-                subjects=(event_subject("user", "user.profile_updated"),),
-                handler=self.user_profile_updated,
+                subjects=(
+                    event_subject("user", "user.registered"),
+                    event_subject("user", "user.profile_updated"),
+                ),
+                handler=self.user_profile,
             ),
             DurableSubscription(
                 name=PROGRESS_CONSUMER,
@@ -45,14 +48,19 @@ class EventHandlers:
             ),
         ]
 
-    async def user_profile_updated(self, event: ConsumedEvent) -> None:
-        """user.profile_updated -> the instructor replica (older versions are ignored)."""
-        payload = user_events_pb2.UserProfileUpdated()
-        if not event.envelope.payload.Unpack(payload):
-            raise ValueError(f"{event.subject} does not carry a UserProfileUpdated")
+    async def user_profile(self, event: ConsumedEvent) -> None:
+        """user.registered / user.profile_updated -> the instructor replica (older versions are
+        ignored), so a course shows its instructor's name before any profile edit."""
+        envelope = event.envelope
+        payload: user_events_pb2.UserRegistered | user_events_pb2.UserProfileUpdated = (
+            user_events_pb2.UserRegistered()
+            if envelope.type == "user.registered"
+            else user_events_pb2.UserProfileUpdated()
+        )
+        if not envelope.payload.Unpack(payload):
+            raise ValueError(f"{event.subject} does not carry a {payload.DESCRIPTOR.name}")
         await replicas.apply_instructor_profile(
-            mappers.instructor_profile_command(payload, event.envelope.aggregate_version),
-            self._uow(),
+            mappers.instructor_profile_command(payload, envelope.aggregate_version), self._uow()
         )
 
     async def course_progress(self, event: ConsumedEvent) -> None:

@@ -22,21 +22,44 @@ from unpuzzle.user.v1 import user_events_pb2
 pytestmark = pytest.mark.integration
 
 
-def _profile_event(user_id, name: str, version: int) -> ConsumedEvent:
+def _user_event(user_id, version: int, payload) -> ConsumedEvent:
+    event_type = (
+        "user.registered"
+        if isinstance(payload, user_events_pb2.UserRegistered)
+        else "user.profile_updated"
+    )
     envelope = events_pb2.EventEnvelope(
         id=str(uuid4()),
-        type="user.profile_updated",
+        type=event_type,
         producer="user",
         aggregate_type="user",
         aggregate_id=str(user_id),
         aggregate_version=version,
     )
-    envelope.payload.Pack(
-        user_events_pb2.UserProfileUpdated(
-            user_id=str(user_id), full_name=f"{name} Full", display_name=name
-        )
+    envelope.payload.Pack(payload)
+    return ConsumedEvent(envelope, f"unpuzzle.user.{event_type}.v1", 1)
+
+
+def _profile_event(user_id, name: str, version: int) -> ConsumedEvent:
+    profile = user_events_pb2.UserProfileUpdated(
+        user_id=str(user_id), full_name=f"{name} Full", display_name=name
     )
-    return ConsumedEvent(envelope, "unpuzzle.user.user.profile_updated.v1", 1)
+    return _user_event(user_id, version, profile)
+
+
+async def test_a_registration_names_the_instructor_before_any_profile_edit(bare_course_service):
+    service = bare_course_service
+    user_id = uuid4()
+    registered = user_events_pb2.UserRegistered(
+        user_id=str(user_id), email="lin@example.com", display_name="Lin Registered"
+    )
+    await service.events.user_profile(_user_event(user_id, 1, registered))
+    async with service.uow(read_only=True) as uow:
+        assert (await uow.instructors.get(user_id)).display_name == "Lin Registered"
+    await service.events.user_profile(_profile_event(user_id, "Lin Edited", 2))
+    await service.events.user_profile(_user_event(user_id, 1, registered))  # arrives late
+    async with service.uow(read_only=True) as uow:
+        assert (await uow.instructors.get(user_id)).display_name == "Lin Edited"
 
 
 async def test_profile_events_update_the_replica_and_the_cached_pages(bare_course_service):
@@ -45,8 +68,8 @@ async def test_profile_events_update_the_replica_and_the_cached_pages(bare_cours
     assert (await service.views.course(str(course.id), ANONYMOUS)).instructor.display_name == (
         "Grace"
     )
-    await service.events.user_profile_updated(_profile_event(course.instructor_id, "Ada", 5))
-    await service.events.user_profile_updated(_profile_event(course.instructor_id, "Stale", 4))
+    await service.events.user_profile(_profile_event(course.instructor_id, "Ada", 5))
+    await service.events.user_profile(_profile_event(course.instructor_id, "Stale", 4))
     page = await service.views.course(str(course.id), ANONYMOUS)
     assert page.instructor.display_name == "Ada"
     listing = await service.views.course_page(api.ListCoursesRequest())
