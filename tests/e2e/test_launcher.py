@@ -21,6 +21,7 @@ from tests.support import channel_to, eventually
 from unpuzzle.common.v1 import events_pb2
 
 pytestmark = pytest.mark.e2e
+BACKEND_DEADLINE_SECONDS = 2
 
 
 def _pid_alive(pid: int) -> bool:
@@ -35,7 +36,8 @@ def _pid_alive(pid: int) -> bool:
 
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[RunningSystem]:
-    with launched(tmp_path / "run", postgres=True) as running:
+    env = {"BACKEND_DEADLINE_SECONDS": str(BACKEND_DEADLINE_SECONDS)}
+    with launched(tmp_path / "run", env=env, postgres=True) as running:
         yield running
 
 
@@ -90,8 +92,20 @@ def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     )
     assert [e.type for e in events] == ["course.created"]  # exactly once
 
-    # SIGTERM to one service: it reports NOT_SERVING while it drains, then exits.
+    # A hung backend (stopped, not dead: connections stay open) is a 504 within the deadline.
     course_pid = state["children"]["course"]
+    os.kill(course_pid, signal.SIGSTOP)
+    try:
+        sent = time.monotonic()
+        hung = client.post("/api/v1/courses", json={"title": "Hung"}, headers=owner)
+        waited = time.monotonic() - sent
+    finally:
+        os.kill(course_pid, signal.SIGCONT)
+    assert hung.status_code == 504, hung.text
+    assert hung.json()["error"]["code"] == "DEADLINE_EXCEEDED"
+    assert waited < BACKEND_DEADLINE_SECONDS + 1.5
+
+    # SIGTERM to one service: it reports NOT_SERVING while it drains, then exits.
     os.kill(course_pid, signal.SIGTERM)
     statuses = asyncio.run(_statuses_during_drain(system.ports["COURSE_PORT"]))
     assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses
