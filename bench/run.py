@@ -51,6 +51,10 @@ def _machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # What the system under test ran on (the environment the launcher inherits).
+        "database": "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite",
+        "redis": "yes" if os.environ.get("REDIS_URL") else "no",
+        "nats": "external" if os.environ.get("NATS_URL") else "embedded",
     }
 
 
@@ -81,6 +85,7 @@ class System:
             {
                 "UNPUZZLE_RUN_DIR": str(self.run_dir),
                 "RATE_LIMIT_ENABLED": "false",
+                "UNPUZZLE_DEMO_DATA": "false",  # seeding would compete with the measurements
                 "LOG_LEVEL": "WARNING",
                 "EMBEDDED_NATS_PORT": str(free_port()),
             }
@@ -323,7 +328,8 @@ def _table(results: list[LoadResult], machine: dict[str, Any]) -> str:
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']},"
         f" {machine['platform']}.",
-        "Everything (load generator, gateway, services, NATS, SQLite) runs on this one machine.",
+        f"Everything (load generator, gateway, services, NATS, {machine['database']}) runs on"
+        f" this one machine; Redis: {machine['redis']}, NATS: {machine['nats']}.",
         "",
         "| scenario | concurrency | req/s | p50 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|",
