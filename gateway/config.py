@@ -60,6 +60,8 @@ class EdgeSettings:
     public_max_age_seconds: int = 30
     idempotency_ttl_seconds: int = 24 * 3600
     hsts: str = "max-age=31536000; includeSubDomains"
+    # Proxies whose X-Forwarded-For gives the client address (per-address limits, throttling).
+    forwarded_allow_ips: str = "127.0.0.1"
 
 
 def load_edge_settings() -> EdgeSettings:
@@ -76,6 +78,7 @@ def load_edge_settings() -> EdgeSettings:
         body_timeout_seconds=float(env.get("BODY_TIMEOUT_SECONDS", "10")),
         gzip_min_bytes=int(env.get("GZIP_MIN_BYTES", "1024")),
         public_max_age_seconds=int(env.get("PUBLIC_MAX_AGE_SECONDS", "30")),
+        forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     )
 
 

@@ -140,12 +140,14 @@ async def test_learning_journey_is_reflected_everywhere_within_a_second(gateway,
             ) -> bool:
                 mine = _data(await gateway.get("/api/v1/me/enrollments", headers=student))
                 [found] = [item for item in mine if item["courseId"] == course_id]
-                return bool(found["progressPercent"] == percent)
+                # 100 % comes as course.progress_updated and then course.completed.
+                status = "completed" if percent == 100.0 else "active"
+                return bool(found["progressPercent"] == percent and found["status"] == status)
 
             # analytics -> course: course.progress_updated reaches the enrolment.
             delays.append(
                 await _visible_after(
-                    f"progressPercent {percent} in GET /me/enrollments (course service)",
+                    f"progressPercent {percent} (and status) in GET /me/enrollments (course service)",
                     enrolment_shows,
                 )
             )
