@@ -147,7 +147,7 @@ async def test_learning_journey_is_reflected_everywhere_within_a_second(gateway,
             # analytics -> course: course.progress_updated reaches the enrolment.
             delays.append(
                 await _visible_after(
-                    f"progressPercent {percent} (and status) in GET /me/enrollments (course service)",
+                    f"progress {percent} and status in GET /me/enrollments (course service)",
                     enrolment_shows,
                 )
             )
