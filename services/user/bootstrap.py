@@ -22,6 +22,7 @@ from services.user.adapters.tokens import JwtIssuer, load_jwks
 from services.user.adapters.unit_of_work import SqlUserUnitOfWork
 from services.user.domain.passwords import PasswordPolicy
 from services.user.domain.throttling import LoginLimits
+from services.user.entrypoints.event_handlers import TeachingEvents
 from services.user.entrypoints.grpc_servicer import AdminServicer, AuthServicer, UserServicer
 from services.user.entrypoints.startup import StartupJob
 from services.user.service_layer.ports import Dependencies
@@ -86,6 +87,7 @@ def bootstrap(
         limits=login_limits or LoginLimits(),
     )
     service = UserService(infra=infra, runtime=None, deps=deps, hasher=hasher)  # type: ignore[arg-type]
+    infra.add_consumer(TeachingEvents(service.uow).subscription())
     startup = StartupJob(settings, service.uow, deps, hasher)
     infra.extra_background.append(startup.run)
     infra.extra_stop.append(hasher.close)

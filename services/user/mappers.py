@@ -18,6 +18,7 @@ from services.user.domain.model import (
     INSTRUCTOR,
     AuditEntry,
     ClientInfo,
+    InstructorStats,
     ProfileChanges,
     RoleDefinition,
     Session,
@@ -272,8 +273,8 @@ def user_message(view: UserView) -> user_pb2.User:
     )
 
 
-def public_profile_message(user: User) -> user_pb2.PublicProfile:
-    """What anyone may see of an account."""
+def public_profile_message(user: User, stats: InstructorStats | None) -> user_pb2.PublicProfile:
+    """What anyone may see of an account (instructors: with their teaching stats)."""
     return user_pb2.PublicProfile(
         id=str(user.id),
         display_name=user.display_name,
@@ -282,6 +283,14 @@ def public_profile_message(user: User) -> user_pb2.PublicProfile:
         bio=user.bio,
         is_instructor=INSTRUCTOR in user.roles,
         created_at=_timestamp(user.created_at),
+        instructor_stats=None
+        if stats is None
+        else user_pb2.InstructorStats(
+            published_courses=stats.published_courses,
+            total_students=stats.total_students,
+            rating_average=stats.rating_average,
+            rating_count=stats.rating_count,
+        ),
     )
 
 

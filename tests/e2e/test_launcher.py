@@ -75,6 +75,18 @@ def test_make_run_serves_the_api_and_stops_cleanly(system: RunningSystem):
     # The demo catalogue is seeded through the API with the default rate limits in force.
     demo = system.wait_for_demo_catalogue(client)  # the public list: published courses only
     assert all(course["instructor"]["displayName"] for course in demo), "unnamed instructors"
+    # course events -> the user service's teaching replica -> instructor stats on the profile.
+    teachers = {course["instructor"]["id"] for course in demo}
+    deadline = time.monotonic() + 10
+    while True:
+        stats = [
+            client.get(f"/api/v1/users/{teacher}/profile").json()["data"]["instructorStats"]
+            for teacher in teachers
+        ]
+        if sum(s["publishedCourses"] for s in stats) == len(demo):
+            break
+        assert time.monotonic() < deadline, f"instructor stats incomplete: {stats}"
+        time.sleep(0.2)
 
     owner = system.instructor_headers()
     created = client.post(

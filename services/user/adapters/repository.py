@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.clock import utc_now
 from kernel.errors import Conflict
 from services.user.adapters.tables import (
     audit_events,
@@ -23,6 +24,7 @@ from services.user.adapters.tables import (
     role_permissions,
     roles,
     sessions,
+    teaching,
     user_roles,
     users,
 )
@@ -32,6 +34,7 @@ from services.user.domain.model import (
     AuditEntry,
     AuditType,
     ClientInfo,
+    InstructorStats,
     PasswordResetToken,
     RefreshToken,
     RoleCatalogue,
@@ -48,6 +51,7 @@ from services.user.service_layer.unit_of_work import (
     ResetTokenRepository,
     RoleRepository,
     SessionRepository,
+    TeachingRepository,
     ThrottleRepository,
     UserFilter,
     UserRepository,
@@ -678,4 +682,56 @@ class SqlThrottleRepository(ThrottleRepository):
         """Forget the key's failures."""
         await self._connection.execute(
             sa.delete(login_throttles).where(login_throttles.c.key == key)
+        )
+
+
+class SqlTeachingRepository(TeachingRepository):
+    """The `teaching` replica: one row per course, each change one statement."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def course_created(self, course_id: UUID, instructor_id: UUID) -> None:
+        """Insert unless present."""
+        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+        await self._connection.execute(
+            dialect.insert(teaching)
+            .values(course_id=course_id, instructor_id=instructor_id, updated_at=utc_now())
+            .on_conflict_do_nothing(index_elements=[teaching.c.course_id])
+        )
+
+    async def set_published(self, course_id: UUID, published: bool) -> None:
+        """Flip the flag."""
+        await self._update(course_id, published=published)
+
+    async def add_students(self, course_id: UUID, delta: int) -> None:
+        """Count in SQL: no read-modify-write."""
+        await self._update(course_id, enrollment_count=teaching.c.enrollment_count + delta)
+
+    async def set_rating(self, course_id: UUID, average: float, count: int) -> None:
+        """The course's aggregates as the course service computed them."""
+        await self._update(course_id, rating_average=average, rating_count=count)
+
+    async def stats(self, instructor_id: UUID) -> InstructorStats:
+        """One aggregate over the instructor's published courses."""
+        courses, students, rated, weighted = (
+            await self._connection.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(teaching.c.enrollment_count), 0),
+                    sa.func.coalesce(sa.func.sum(teaching.c.rating_count), 0),
+                    sa.func.coalesce(
+                        sa.func.sum(teaching.c.rating_average * teaching.c.rating_count), 0.0
+                    ),
+                ).where(teaching.c.instructor_id == instructor_id, teaching.c.published)
+            )
+        ).one()
+        average = round(float(weighted) / int(rated), 2) if rated else 0.0
+        return InstructorStats(int(courses), int(students), average, int(rated))
+
+    async def _update(self, course_id: UUID, **values: Any) -> None:
+        await self._connection.execute(
+            sa.update(teaching)
+            .where(teaching.c.course_id == course_id)
+            .values(**values, updated_at=utc_now())
         )

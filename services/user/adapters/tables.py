@@ -153,4 +153,17 @@ login_throttles = sa.Table(
     sa.Column("locked_until", UtcDateTime, nullable=True),
 )
 
+# Replica of the course service's facts per course, for instructor stats (migration 0003).
+teaching = sa.Table(
+    "teaching",
+    metadata,
+    sa.Column("course_id", sa.Uuid, primary_key=True),
+    sa.Column("instructor_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("published", sa.Boolean, nullable=False, default=False),
+    sa.Column("enrollment_count", sa.Integer, nullable=False, default=0),
+    sa.Column("rating_average", sa.Float, nullable=False, default=0.0),
+    sa.Column("rating_count", sa.Integer, nullable=False, default=0),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 outbox, inbox = define_outbox_tables(metadata)

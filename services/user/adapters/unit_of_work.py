@@ -13,6 +13,7 @@ from services.user.adapters.repository import (
     SqlResetTokenRepository,
     SqlRoleRepository,
     SqlSessionRepository,
+    SqlTeachingRepository,
     SqlThrottleRepository,
     SqlUserRepository,
 )
@@ -35,3 +36,4 @@ class SqlUserUnitOfWork(SqlUnitOfWork, UserUnitOfWork):
         self.roles = SqlRoleRepository(connection, self._role_catalogue)
         self.audit = SqlAuditLog(connection)
         self.throttles = SqlThrottleRepository(connection)
+        self.teaching = SqlTeachingRepository(connection)

@@ -465,3 +465,13 @@ class UserView:
 
     user: User
     permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class InstructorStats:
+    """An instructor's published teaching, as replicated from the course service's events."""
+
+    published_courses: int = 0
+    total_students: int = 0
+    rating_average: float = 0.0
+    rating_count: int = 0

@@ -167,9 +167,11 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         self, request: user_service_pb2.GetPublicProfileRequest, context: Context
     ) -> user_service_pb2.GetPublicProfileResponse:
         """Anyone's public profile."""
-        user = await accounts.get_public_profile(UUID(request.user_id), self._uow(read_only=True))
+        user, stats = await accounts.get_public_profile(
+            UUID(request.user_id), self._uow(read_only=True)
+        )
         return user_service_pb2.GetPublicProfileResponse(
-            profile=mappers.public_profile_message(user)
+            profile=mappers.public_profile_message(user, stats)
         )
 
     async def ListRoles(

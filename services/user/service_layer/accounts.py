@@ -7,7 +7,9 @@ from uuid import UUID
 from kernel.security import Caller
 from services.user.domain.errors import UserNotFound
 from services.user.domain.model import (
+    INSTRUCTOR,
     AuditType,
+    InstructorStats,
     RevocationReason,
     RoleDefinition,
     User,
@@ -91,10 +93,15 @@ async def delete_me(
     await revoke_sessions_now(deps, [s.id for s in revoked])
 
 
-async def get_public_profile(user_id: UUID, uow: UserUnitOfWork) -> User:
-    """Anyone may see the public part of an account that was not deactivated."""
+async def get_public_profile(
+    user_id: UUID, uow: UserUnitOfWork
+) -> tuple[User, InstructorStats | None]:
+    """Anyone may see the public part of an account that was not deactivated; instructors come
+    with the stats of their published teaching."""
     async with uow:
-        return await _own_account(uow, user_id)
+        user = await _own_account(uow, user_id)
+        stats = await uow.teaching.stats(user.id) if INSTRUCTOR in user.roles else None
+    return user, stats
 
 
 async def list_roles(uow: UserUnitOfWork, caller: Caller) -> list[RoleDefinition]:

@@ -11,6 +11,7 @@ from uuid import UUID
 from kernel.uow import AbstractUnitOfWork, TrackingRepository
 from services.user.domain.model import (
     AuditEntry,
+    InstructorStats,
     PasswordResetToken,
     RefreshToken,
     RoleCatalogue,
@@ -151,6 +152,31 @@ class RoleRepository(abc.ABC):
         """Every role with its permissions."""
 
 
+class TeachingRepository(abc.ABC):
+    """Per course: its instructor, whether it is published, its enrolments and rating (a replica
+    of the course service's facts, for instructor stats on public profiles)."""
+
+    @abc.abstractmethod
+    async def course_created(self, course_id: UUID, instructor_id: UUID) -> None:
+        """Start tracking a course (idempotent)."""
+
+    @abc.abstractmethod
+    async def set_published(self, course_id: UUID, published: bool) -> None:
+        """The course was published, or left the catalogue (unpublished, archived, deleted)."""
+
+    @abc.abstractmethod
+    async def add_students(self, course_id: UUID, delta: int) -> None:
+        """An enrolment was created (+1) or cancelled (-1)."""
+
+    @abc.abstractmethod
+    async def set_rating(self, course_id: UUID, average: float, count: int) -> None:
+        """The course's review aggregates after a review change."""
+
+    @abc.abstractmethod
+    async def stats(self, instructor_id: UUID) -> InstructorStats:
+        """Totals over the instructor's published courses."""
+
+
 class AuditLog(abc.ABC):
     """The security audit trail: append and query."""
 
@@ -194,6 +220,7 @@ class UserUnitOfWork(AbstractUnitOfWork):
     roles: RoleRepository
     audit: AuditLog
     throttles: ThrottleRepository
+    teaching: TeachingRepository
 
     def repositories(self) -> Iterable[TrackingRepository]:
         """Repositories whose aggregates raise events."""

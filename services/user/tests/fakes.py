@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from kernel.domain import RaisedEvent
@@ -14,6 +15,7 @@ from services.user.domain.errors import EmailAlreadyRegistered, UsernameTaken
 from services.user.domain.model import (
     SUPER_ADMIN,
     AuditEntry,
+    InstructorStats,
     PasswordResetToken,
     RefreshToken,
     RoleCatalogue,
@@ -32,6 +34,7 @@ from services.user.service_layer.unit_of_work import (
     ResetTokenRepository,
     RoleRepository,
     SessionRepository,
+    TeachingRepository,
     ThrottleRepository,
     UserFilter,
     UserRepository,
@@ -346,6 +349,48 @@ class FakeAuditLog(AuditLog):
         return [entry.type.value for entry in self.entries]
 
 
+class FakeTeaching(TeachingRepository):
+    """Courses as dicts: instructor, published, students, rating."""
+
+    def __init__(self) -> None:
+        self.courses: dict[UUID, dict[str, Any]] = {}
+
+    async def course_created(self, course_id: UUID, instructor_id: UUID) -> None:
+        """Track the course."""
+        self.courses.setdefault(
+            course_id, {"instructor": instructor_id, "published": False, "students": 0}
+        ).setdefault("rating", (0.0, 0))
+
+    async def set_published(self, course_id: UUID, published: bool) -> None:
+        """Flip the flag of a known course."""
+        if course_id in self.courses:
+            self.courses[course_id]["published"] = published
+
+    async def add_students(self, course_id: UUID, delta: int) -> None:
+        """Count."""
+        if course_id in self.courses:
+            self.courses[course_id]["students"] += delta
+
+    async def set_rating(self, course_id: UUID, average: float, count: int) -> None:
+        """Keep the aggregates."""
+        if course_id in self.courses:
+            self.courses[course_id]["rating"] = (average, count)
+
+    async def stats(self, instructor_id: UUID) -> InstructorStats:
+        """Totals over published courses."""
+        mine = [
+            c for c in self.courses.values() if c["instructor"] == instructor_id and c["published"]
+        ]
+        rated = sum(c["rating"][1] for c in mine)
+        weighted = sum(c["rating"][0] * c["rating"][1] for c in mine)
+        return InstructorStats(
+            len(mine),
+            sum(c["students"] for c in mine),
+            round(weighted / rated, 2) if rated else 0.0,
+            rated,
+        )
+
+
 class FakeThrottles(ThrottleRepository):
     """Throttle states in a dict."""
 
@@ -379,6 +424,7 @@ class FakeUserUnitOfWork(UserUnitOfWork):
         self.roles = FakeRoles()
         self.audit = FakeAuditLog()
         self.throttles = FakeThrottles()
+        self.teaching = FakeTeaching()
         self.published: list[RaisedEvent] = []
         self._staged: list[RaisedEvent] = []
         self.commits = 0
