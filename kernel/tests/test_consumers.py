@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +26,6 @@ from kernel.domain import Aggregate, DomainEvent, RaisedEvent
 from kernel.messaging import NatsClient, stream_config
 from kernel.outbox import EventPayload, OutboxWriter, define_outbox_tables
 from kernel.relay import OutboxRelay
-from kernel.settings import DatabaseSettings
 from kernel.uow import SqlUnitOfWork, TrackingRepository
 from tests.support import eventually
 
@@ -72,32 +70,9 @@ class EffectsUnitOfWork(SqlUnitOfWork):
 
 
 @pytest.fixture
-async def database(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path):
-    if db_backend == "postgres":
-        url = request.getfixturevalue("postgres_database")
-        schema = f"ctest_{uuid.uuid4().hex[:8]}"
-        settings = DatabaseSettings(url=url)
-    else:
-        schema = "ctest"
-        settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'ctest.db'}")
-    database = Database(settings, schema=schema, application_name="consumer-test")
-    async with database.engine.begin() as connection:
-        if not database.is_sqlite:
-            await connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await connection.run_sync(metadata.create_all)
-    yield database
-    if not database.is_sqlite:
-        async with database.engine.begin() as connection:
-            await connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await database.dispose()
-
-
-@pytest.fixture
-async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
-    server = EmbeddedNats(tmp_path / "js")
-    server.start()
-    yield server
-    server.stop()
+async def database(scratch_database):
+    async with scratch_database(metadata, "ctest") as database:
+        yield database
 
 
 @pytest.fixture

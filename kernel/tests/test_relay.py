@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,13 +13,11 @@ from google.protobuf.wrappers_pb2 import StringValue
 from nats.js.api import DeliverPolicy
 from prometheus_client import REGISTRY
 
-from deploy.embedded_nats import EmbeddedNats
 from kernel.db import Database
 from kernel.domain import Aggregate, DomainEvent, RaisedEvent
 from kernel.messaging import NatsClient, stream_config
 from kernel.outbox import EventPayload, OutboxWriter, define_outbox_tables
 from kernel.relay import OutboxRelay
-from kernel.settings import DatabaseSettings
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -46,34 +42,11 @@ def _mapper(raised: RaisedEvent) -> EventPayload:
 
 
 @pytest.fixture
-async def database(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path):
-    if db_backend == "postgres":
-        url = request.getfixturevalue("postgres_database")
-        schema = f"relay_{uuid.uuid4().hex[:8]}"
-        settings = DatabaseSettings(url=url)
-    else:
-        schema = "relay"
-        settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
-    database = Database(settings, schema=schema, application_name="relay-test")
+async def database(scratch_database):
     metadata = sa.MetaData()
     outbox, _ = define_outbox_tables(metadata)
-    async with database.engine.begin() as connection:
-        if not database.is_sqlite:
-            await connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await connection.run_sync(metadata.create_all)
-    yield database, outbox
-    if not database.is_sqlite:
-        async with database.engine.begin() as connection:
-            await connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await database.dispose()
-
-
-@pytest.fixture
-async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
-    server = EmbeddedNats(tmp_path / "js")
-    server.start()
-    yield server
-    server.stop()
+    async with scratch_database(metadata, "relay") as database:
+        yield database, outbox
 
 
 async def _stage(database: Database, outbox: sa.Table, count: int) -> list[str]:
