@@ -151,16 +151,10 @@ def isolated_nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """NATS_URL when given, else a JetStream nats-server on loopback for the session."""
+def nats_url(request: pytest.FixtureRequest) -> str:
+    """NATS_URL when given, else the session's own nats-server (one server, not two)."""
     configured = os.environ.get("NATS_URL", "").strip()
-    if configured:
-        yield configured
-        return
-    server = EmbeddedNats(tmp_path_factory.mktemp("nats"))
-    server.start()
-    yield server.url
-    server.stop()
+    return configured or str(request.getfixturevalue("isolated_nats_url"))
 
 
 @pytest.fixture(scope="session")

@@ -244,7 +244,7 @@ class Launcher:
                 )
         except SeedError as error:
             print(f"  demo data  not seeded: {error}", flush=True)
-        if self.settings.admin_password == "unpuzzle-admin-dev":  # noqa: S105 - the dev default
+        if self.settings.uses_development_admin:
             print(
                 f"  admin      {self.settings.admin_email} / {self.settings.admin_password}"
                 "  (development default: production must set UNPUZZLE_ADMIN_EMAIL/PASSWORD)"

@@ -107,6 +107,10 @@ class GatewayApp:
             else MemoryIdempotencyStore(self.edge.idempotency_ttl_seconds)
         )
         self._security_headers = security_headers(self.edge)
+        self._public_cache_control = (
+            b"cache-control",
+            f"public, max-age={self.edge.public_max_age_seconds}".encode(),
+        )
         self._deprecations: dict[tuple[str, str], Deprecation] = DEPRECATED_BINDINGS
         self._openapi: bytes | None = None
         self.docs = DocsAssets()
@@ -221,16 +225,7 @@ class GatewayApp:
     ) -> Response:
         """Limits, body, idempotency and the call; `headers` collects what every answer carries."""
         self._identify(request, public=route.options.public)
-        if self.edge.rate_limit_enabled:
-            decision = await self._limit(route, request)
-            headers += decision.headers()
-            if not decision.allowed:
-                RATE_LIMITED.labels(route_class(route)).inc()
-                raise ApiError(
-                    429,
-                    "RATE_LIMITED",
-                    f"Too many requests; retry in {max(1, round(decision.retry_after_seconds))} s",
-                )
+        await self._enforce_limit(route_class(route), request, headers)
         deprecation = route_deprecation(route, self._deprecations)
         if deprecation is not None:
             headers += deprecation.headers()
@@ -246,23 +241,29 @@ class GatewayApp:
             return await self._call(route, variables, request, body)
         return await self._idempotent(route, variables, request, body, raw=raw, key=key)
 
-    async def _limit(self, route: Route, request: Request) -> Decision:
-        return await self._hit(route_class(route), request)
-
-    async def _hit(self, kind: str, request: Request) -> Decision:
+    async def _enforce_limit(
+        self, kind: str, request: Request, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Count the request against its caller and class; 429 when over the limit."""
+        if not self.edge.rate_limit_enabled:
+            return
         rate = self.edge.rate_limits.get(kind) or self.edge.rate_limits["read"]
-        return await self.limiter.hit(f"{kind}:{request.caller_key}", rate)
+        decision: Decision = await self.limiter.hit(f"{kind}:{request.caller_key}", rate)
+        headers += decision.headers()
+        if not decision.allowed:
+            RATE_LIMITED.labels(kind).inc()
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                f"Too many requests; retry in {max(1, round(decision.retry_after_seconds))} s",
+            )
 
     async def _export(
         self, course_id: str, request: Request, headers: list[tuple[bytes, bytes]]
     ) -> Response:
         """The CSV download (see gateway/exports.py)."""
         self._identify(request)
-        if self.edge.rate_limit_enabled:
-            decision = await self._hit("read", request)
-            headers += decision.headers()
-            if not decision.allowed:
-                raise ApiError(429, "RATE_LIMITED", "Too many requests")
+        await self._enforce_limit("read", request, headers)
         rpc = self.backends.unary(
             "analytics",
             EXPORT_GRPC_PATH,
@@ -395,16 +396,12 @@ class GatewayApp:
         data = _render_data(route, reply, meta)
         headers: list[tuple[bytes, bytes]] = []
         if route.options.bare:
-            headers.append(
-                (b"cache-control", f"public, max-age={self.edge.public_max_age_seconds}".encode())
-            )
+            headers.append(self._public_cache_control)
             return Response(route.success_status, orjson.dumps(data), headers)
         if request.authenticated:
             headers.append((b"cache-control", b"no-store"))
         elif route.options.public and route.http_method == "GET":
-            headers.append(
-                (b"cache-control", f"public, max-age={self.edge.public_max_age_seconds}".encode())
-            )
+            headers.append(self._public_cache_control)
         etag = None
         if isinstance(data, dict) and isinstance(data.get("version"), int):
             etag = f'"{data["version"]}"'.encode()

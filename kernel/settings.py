@@ -133,6 +133,11 @@ class Settings:
         """JWKS file every service verifies access tokens with."""
         return self.jwt_public_keys_file or self.signing_keys_dir / "jwks.json"
 
+    @property
+    def uses_development_admin(self) -> bool:
+        """True when UNPUZZLE_ADMIN_PASSWORD was left at its published development default."""
+        return self.admin_password == Settings.admin_password
+
     def grpc_target(self, service: str) -> str:
         """Address clients dial for a service (round-robin DNS targets in Kubernetes)."""
         return self.service_addresses.get(service) or f"127.0.0.1:{self.grpc_ports[service]}"

@@ -190,11 +190,7 @@ def _validate_into(message: Message, violations: list[FieldViolation], prefix: s
 
 def validate(message: Message) -> None:
     """Raise ValidationFailed listing every field of `message` that breaks its declared rules."""
-    checks = _checks_for(message.DESCRIPTOR)
-    if not checks:
-        return
     violations: list[FieldViolation] = []
-    for check in checks:
-        check(message, violations, "")
+    _validate_into(message, violations, "")
     if violations:
         raise ValidationFailed(violations)

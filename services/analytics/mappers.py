@@ -432,7 +432,7 @@ def _quiz_attempt(payload: course_events_pb2.QuizAttempted, meta: EventMeta) -> 
     )
 
 
-_COURSE_EVENTS: dict[str, tuple[type[Message], _Builder]] = {
+COURSE_EVENTS: dict[str, tuple[type[Message], _Builder]] = {
     "course.created": (course_events_pb2.CourseCreated, _course),
     "course.updated": (course_events_pb2.CourseUpdated, _course),
     "course.published": (course_events_pb2.CoursePublished, _published),
@@ -472,7 +472,7 @@ _COURSE_EVENTS: dict[str, tuple[type[Message], _Builder]] = {
     "quiz.attempted": (course_events_pb2.QuizAttempted, _quiz_attempt),
 }
 
-_USER_EVENTS: dict[str, tuple[type[Message], _Builder]] = {
+USER_EVENTS: dict[str, tuple[type[Message], _Builder]] = {
     "user.registered": (
         user_events_pb2.UserRegistered,
         lambda p, m: ApplyUserRegistered(m, UUID(p.user_id), frozenset(p.roles)),
@@ -494,7 +494,7 @@ _USER_EVENTS: dict[str, tuple[type[Message], _Builder]] = {
 
 def replica_command(envelope: events_pb2.EventEnvelope, consumer: str) -> ReplicaCommand | None:
     """The command applying a consumed event, or None for event types analytics ignores."""
-    known = _COURSE_EVENTS.get(envelope.type) or _USER_EVENTS.get(envelope.type)
+    known = COURSE_EVENTS.get(envelope.type) or USER_EVENTS.get(envelope.type)
     if known is None:
         return None
     message_class, build = known

@@ -12,29 +12,17 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-
-from deploy.embedded_nats import EmbeddedNats
 
 pytestmark = pytest.mark.integration
 
 STUDENTS = 5
 LESSON_SECONDS = (120, 60)
 POLL_SECONDS = 0.01
-
-
-@pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A nats-server of this test's own: durable consumers must not be shared with another
-    test session using the same server."""
-    server = EmbeddedNats(tmp_path_factory.mktemp("journey-nats"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 def _data(response: httpx.Response, status: int = 200) -> Any:

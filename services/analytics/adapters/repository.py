@@ -335,7 +335,7 @@ class SqlReplicaRepository(ReplicaRepository):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def apply_course(self, facts: CourseFacts, version: int, at: datetime) -> None:
+    async def apply_course(self, facts: CourseFacts, version: int) -> None:
         changes: dict[str, Any] = {"instructor_id": facts.instructor_id, "version": version}
         if facts.title is not None:
             changes["title"] = facts.title

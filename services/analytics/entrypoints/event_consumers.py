@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from kernel.consumers import ConsumedEvent, DurableSubscription, EventHandler
 from kernel.messaging import stream_name
+from kernel.outbox import event_subject
 from services.analytics import mappers
 from services.analytics.service_layer.handlers import UnitOfWorkFactory, replicas
 
 COURSE_CONSUMER = "analytics-course-events"
 USER_CONSUMER = "analytics-user-events"
-SOURCES = {COURSE_CONSUMER: "course", USER_CONSUMER: "user"}
+# Consumer -> (producing service, the event types analytics reads from it).
+SOURCES = {
+    COURSE_CONSUMER: ("course", mappers.COURSE_EVENTS),
+    USER_CONSUMER: ("user", mappers.USER_EVENTS),
+}
 
 
 class EventConsumers:
@@ -24,10 +29,11 @@ class EventConsumers:
             DurableSubscription(
                 name=name,
                 stream=stream_name(service),
-                subjects=(f"unpuzzle.{service}.>",),
+                # Only the types analytics uses: the server filters out the rest.
+                subjects=tuple(event_subject(service, event_type) for event_type in types),
                 handler=self._handler(name),
             )
-            for name, service in SOURCES.items()
+            for name, (service, types) in SOURCES.items()
         ]
 
     def _handler(self, consumer: str) -> EventHandler:

@@ -80,7 +80,7 @@ class ReplicaRepository(abc.ABC):
     """
 
     @abc.abstractmethod
-    async def apply_course(self, facts: CourseFacts, version: int, at: datetime) -> None:
+    async def apply_course(self, facts: CourseFacts, version: int) -> None:
         """Upsert the course's owner, title, status and deletion."""
 
     @abc.abstractmethod

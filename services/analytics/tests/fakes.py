@@ -167,7 +167,7 @@ class FakeReplicas(ReplicaRepository):
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def apply_course(self, facts: CourseFacts, version: int, at: datetime) -> None:
+    async def apply_course(self, facts: CourseFacts, version: int) -> None:
         if self.store.course_versions.get(facts.course_id, 0) > version:
             return
         self.store.course_versions[facts.course_id] = version

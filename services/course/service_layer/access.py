@@ -57,8 +57,8 @@ async def owned_course(
         return course, user_id
     if course.instructor_id != user_id:
         raise PermissionDenied("Only the course's instructor or an admin may do this")
-    if permission is not None and not caller.has_permission(permission):
-        raise PermissionDenied(f"Missing permission {permission}")
+    if permission is not None:
+        caller.require_permission(permission)
     return course, user_id
 
 

@@ -78,10 +78,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self, request: auth_service_pb2.ListSessionsRequest, context: Context
     ) -> auth_service_pb2.ListSessionsResponse:
         """The caller's live sessions."""
-        command = SessionCommand(client=_client(context))
-        listed = await auth.list_sessions(
-            command, self._uow(read_only=True), current_caller(), self._deps
-        )
+        listed = await auth.list_sessions(self._uow(read_only=True), current_caller(), self._deps)
         return auth_service_pb2.ListSessionsResponse(
             sessions=[mappers.session_message(session, current) for session, current in listed]
         )

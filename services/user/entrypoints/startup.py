@@ -17,11 +17,6 @@ from services.user.service_layer.unit_of_work import UserUnitOfWork
 _log = logging.getLogger(__name__)
 
 
-def uses_development_admin(settings: Settings) -> bool:
-    """True when UNPUZZLE_ADMIN_PASSWORD was left at its published development default."""
-    return settings.admin_password == Settings.admin_password
-
-
 class StartupJob:
     """Background job of the runtime; readiness waits for it, so the admin exists when ready."""
 
@@ -53,7 +48,7 @@ class StartupJob:
 
     async def _seed(self) -> None:
         settings = self._settings
-        if uses_development_admin(settings) and settings.environment != "development":
+        if settings.uses_development_admin and settings.environment != "development":
             _log.error(
                 "UNPUZZLE_ADMIN_PASSWORD is the development default outside development: "
                 "no super admin is seeded; set UNPUZZLE_ADMIN_EMAIL and UNPUZZLE_ADMIN_PASSWORD"
@@ -78,7 +73,7 @@ class StartupJob:
                 delay = min(delay * 2, 5.0)
         if outcome is AdminOutcome.CREATED:
             _log.info("seeded the super admin %s", settings.admin_email)
-        if uses_development_admin(settings):
+        if settings.uses_development_admin:
             _log.warning(
                 "development super admin %s / %s is in use: production must set "
                 "UNPUZZLE_ADMIN_EMAIL and UNPUZZLE_ADMIN_PASSWORD",

@@ -268,7 +268,7 @@ async def logout(
 
 
 async def list_sessions(
-    command: SessionCommand, uow: UserUnitOfWork, caller: Caller, deps: Dependencies
+    uow: UserUnitOfWork, caller: Caller, deps: Dependencies
 ) -> list[tuple[Session, bool]]:
     """The caller's live sessions, each with whether it is the current one."""
     user_id = caller.require_user()

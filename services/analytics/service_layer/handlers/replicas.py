@@ -41,7 +41,7 @@ async def _apply(command: ReplicaCommand, uow: AnalyticsUnitOfWork) -> None:
     replicas = uow.replicas
     match command:
         case ApplyCourse(facts=facts, outline=outline, lessons=lessons):
-            await replicas.apply_course(facts, meta.version, meta.occurred_at)
+            await replicas.apply_course(facts, meta.version)
             if lessons:
                 await replicas.apply_lessons(lessons, meta.occurred_at)
             if outline is not None and await replicas.apply_outline(

@@ -54,9 +54,12 @@ async def get_my_course_progress(
         progress = await uow.reports.course_progress(user_id, command.course_id)
         lessons = await uow.reports.lesson_progress(user_id, command.course_id)
         quiz = await uow.reports.quiz_of_student(user_id, command.course_id)
-        course = await uow.reports.course(command.course_id)
+        if progress is not None:
+            total = progress.total_lessons
+        else:  # nothing watched yet: the course's own lesson count
+            course = await uow.reports.course(command.course_id)
+            total = course.lesson_count if course else 0
     last = max(lessons, key=lambda lesson: lesson.updated_at, default=None)
-    total = progress.total_lessons if progress else course.lesson_count if course else 0
     return CourseProgressView(
         course_id=command.course_id,
         progress_percent=progress.percent if progress else 0.0,

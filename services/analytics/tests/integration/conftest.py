@@ -1,33 +1,23 @@
-"""The analytics service in-process on a real database, with its own NATS and gateway.
+"""The analytics service in-process on a real database, NATS and gateway.
 
-A nats-server of its own (not NATS_URL): durable consumer names are per NATS server, so two test
-sessions sharing one server would take each other's events.
+NATS is the session's own server (`isolated_nats_url` in the root conftest): durable consumer
+names are per NATS server, so two test sessions sharing one would take each other's events.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
 import pytest
 
-from deploy.embedded_nats import EmbeddedNats
 from gateway.app import create_app
 from kernel.settings import Settings
 from services.analytics.bootstrap import AnalyticsService, bootstrap
 from services.analytics.tests.integration.events import EventFeed
 from tests.support import channel_to, open_gateway_client
 from unpuzzle.analytics.v1 import analytics_service_pb2_grpc
-
-
-@pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A JetStream nats-server for the analytics tests alone."""
-    server = EmbeddedNats(tmp_path_factory.mktemp("analytics-nats"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture

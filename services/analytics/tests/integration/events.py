@@ -36,7 +36,7 @@ class EventFeed:
         self._versions: dict[str, int] = {}
 
     async def ensure_streams(self) -> None:
-        for service in SOURCES.values():
+        for service, _ in SOURCES.values():
             await ensure_stream(self.nats.js, stream_config(service))
 
     def envelope(
@@ -83,7 +83,7 @@ class EventFeed:
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until both analytics consumers have handled (and acked) everything."""
         deadline = time.monotonic() + timeout
-        for name, service in SOURCES.items():
+        for name, (service, _) in SOURCES.items():
             while True:
                 try:
                     info = await self.nats.js.consumer_info(stream_name(service), name)

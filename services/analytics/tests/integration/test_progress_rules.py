@@ -21,7 +21,7 @@ async def test_random_reports_give_the_same_progress_in_sql_and_in_the_model(ana
     user, course = uuid.uuid4(), uuid.uuid4()
     durations = {uuid.uuid4(): duration for duration in (0, 60, 600)}
     async with analytics.uow() as uow:
-        await uow.replicas.apply_course(CourseFacts(course, uuid.uuid4(), "C", "published"), 1, T0)
+        await uow.replicas.apply_course(CourseFacts(course, uuid.uuid4(), "C", "published"), 1)
         await uow.replicas.apply_lessons(
             [
                 LessonFacts(lesson, course, None, n, duration, False, f"L{n}")

@@ -24,7 +24,7 @@ STUDENT = Caller(user_id=STUDENT_ID, roles=frozenset({"student"}))
 async def _course(store: Store, durations: list[int]) -> tuple[UUID, list[UUID]]:
     uow = FakeUnitOfWork(store)
     course_id, lessons = uuid4(), [uuid4() for _ in durations]
-    await uow.replicas.apply_course(CourseFacts(course_id, uuid4(), "Course", "published"), 1, NOW)
+    await uow.replicas.apply_course(CourseFacts(course_id, uuid4(), "Course", "published"), 1)
     await uow.replicas.apply_outline(course_id, len(durations), sum(durations), NOW)
     await uow.replicas.apply_lessons(
         [

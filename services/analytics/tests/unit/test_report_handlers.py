@@ -38,7 +38,7 @@ BOB = Caller(user_id=BOB_ID, roles=frozenset({"student"}))
 async def _course(store: Store) -> tuple[UUID, list[UUID]]:
     uow = FakeUnitOfWork(store)
     course_id, lessons = uuid4(), [uuid4(), uuid4()]
-    await uow.replicas.apply_course(CourseFacts(course_id, OWNER_ID, "C", "published"), 1, NOW)
+    await uow.replicas.apply_course(CourseFacts(course_id, OWNER_ID, "C", "published"), 1)
     await uow.replicas.apply_outline(course_id, 2, 200, NOW)
     await uow.replicas.apply_lessons(
         [LessonFacts(lesson, course_id, None, 1, 100, False, "L") for lesson in lessons], NOW

@@ -208,7 +208,7 @@ async def test_logout_ends_only_the_current_session(uow, deps):
     uow.published.clear()
     await auth.logout(SessionCommand(), uow, caller_of(first), deps)
     assert uow.event_types() == ["SessionRevoked"]
-    listed = await auth.list_sessions(SessionCommand(), uow, caller_of(second), deps)
+    listed = await auth.list_sessions(uow, caller_of(second), deps)
     assert [(s.id, current) for s, current in listed] == [(second.session_id, True)]
     with pytest.raises(Unauthenticated):
         await auth.logout(SessionCommand(), uow, ANONYMOUS, deps)
@@ -231,7 +231,7 @@ async def test_revoke_others_keeps_the_current_session(uow, deps):
         await _login(uow, deps)
     count = await auth.revoke_other_sessions(SessionCommand(), uow, caller_of(current), deps)
     assert count == 2
-    listed = await auth.list_sessions(SessionCommand(), uow, caller_of(current), deps)
+    listed = await auth.list_sessions(uow, caller_of(current), deps)
     assert [s.id for s, _ in listed] == [current.session_id]
 
 
